@@ -1,0 +1,126 @@
+"""``instrument``, ``uninstrument`` and ``register``: the one line and its companions."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+from modeltel import state
+from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env
+from modeltel.models import attach, make_info
+from modeltel.providers import check_environment, install_providers, unconfigured_signals
+
+_logger = logging.getLogger("modeltel")
+_lock = threading.Lock()
+
+# Framework option name -> (module that must be importable, instrumentor factory).
+_FRAMEWORK_MODULES = {"sklearn": "sklearn", "torch": "torch"}
+
+
+def _instrumentor(framework: str) -> BaseInstrumentor:
+    if framework == "sklearn":
+        from modeltel.instrumentation.sklearn import SklearnInstrumentor
+
+        return SklearnInstrumentor()
+    from modeltel.instrumentation.torch import TorchInstrumentor
+
+    return TorchInstrumentor()
+
+
+def _installed(framework: str) -> bool:
+    return importlib.util.find_spec(_FRAMEWORK_MODULES[framework]) is not None
+
+
+def instrument(
+    *,
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    frameworks: list[str] | None = None,
+    **options: Any,
+) -> None:
+    """Instrument every supported ML framework in this process; call once at start-up.
+
+    Providers the application already configured are used as they are; the others get SDK
+    providers exporting OTLP (``OTEL_*`` variables, ``service_name`` and ``endpoint``
+    overriding). ``frameworks`` limits patching (default: every supported one installed);
+    ``options`` are defaults for every model (see ``register``). Calling it again changes
+    only the options. Raises ``TypeError``/``ValueError`` naming any bad argument or
+    ``MODELTEL_*``/``OTEL_*`` variable.
+
+    >>> import modeltel
+    >>> modeltel.instrument(service_name="fraud-api")
+    """
+    if not enabled_from_env():
+        _logger.info("modeltel: MODELTEL_ENABLED is false; instrument() does nothing")
+        return
+    settings = settings_from_env().replace("modeltel.instrument()", options)
+    if service_name is not None and (not isinstance(service_name, str) or not service_name):
+        raise TypeError(f"modeltel.instrument(): service_name must be a non-empty string, got {service_name!r}")
+    if endpoint is not None and (not isinstance(endpoint, str) or "://" not in endpoint):
+        raise ValueError(
+            f"modeltel.instrument(): endpoint must be a URL such as http://localhost:4317, got {endpoint!r}"
+        )
+    names = frameworks_from_env(frameworks)
+    explicit = frameworks is not None
+    for name in names:
+        if explicit and not _installed(name):
+            raise ValueError(f"modeltel.instrument(): frameworks includes {name!r} but it is not installed")
+    check_environment()
+    with _lock:
+        missing = unconfigured_signals()
+        if missing:
+            install_providers(missing, service_name=service_name, endpoint=endpoint)
+        elif service_name is not None or endpoint is not None:
+            _logger.info(
+                "modeltel: OpenTelemetry providers are already configured; "
+                "service_name/endpoint are left to that configuration"
+            )
+        state.set_settings(settings)
+        state.set_recording(True)
+        for name in names:
+            if not _installed(name):
+                continue
+            instrumentor = _instrumentor(name)
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.instrument()
+
+
+def uninstrument() -> None:
+    """Restore every patched method; ``monitor``/``wrap`` wrappers then pass calls through.
+
+    >>> modeltel.uninstrument()
+    """
+    with _lock:
+        state.set_recording(False)
+        for name in _FRAMEWORK_MODULES:
+            if not _installed(name):
+                continue
+            instrumentor = _instrumentor(name)
+            if instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.uninstrument()
+
+
+def register(
+    model: Any,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    feature_names: list[str] | None = None,
+    **options: Any,
+) -> Any:
+    """Attach identity and per-model options to a model object and return the same object.
+
+    Unregistered models are named by class (sklearn, torch) or qualified function name.
+    Registering again updates the fields given. The model itself is not modified.
+
+    >>> clf = modeltel.register(clf, name="fraud", version="2024-06-01",
+    ...                         feature_names=["amount", "age"])
+    """
+    if model is None:
+        raise TypeError("modeltel.register() needs a model object, got None")
+    attach(model, make_info("modeltel.register()", name, version, feature_names, options))
+    return model

@@ -1,0 +1,161 @@
+"""Settings: defaults, ``MODELTEL_*`` environment variables and keyword options, validated.
+
+Precedence, highest first: options given to ``register``/``monitor``/``wrap`` for one model,
+options given to ``instrument()``, environment variables, defaults. Bad values fail at the
+call that supplies them (start-up), never in the middle of traffic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+SUPPORTED_FRAMEWORKS: tuple[str, ...] = ("sklearn", "torch")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Effective configuration. Field names are the option names users pass."""
+
+    # Compute input/output summaries on recording spans.
+    summaries: bool = True
+    # Row budget: summaries use at most this many rows, sampled evenly, so their cost does
+    # not grow with batch size.
+    summary_max_rows: int = 256
+    # Feature budget: at most this many features are summarised on a span.
+    summary_max_features: int = 64
+    # Trace torch modules in training mode too (off: training loops would flood spans).
+    torch_training: bool = False
+    # Summarise tensors that live on an accelerator. Off by default: copying them to the
+    # host synchronises the device on the prediction path.
+    device_summaries: bool = False
+
+    def replace(self, caller: str, options: Mapping[str, Any]) -> Settings:
+        """Return a copy with ``options`` applied, checked by name and type."""
+        if not options:
+            return self
+        return dataclasses.replace(self, **_validated(caller, options))
+
+
+MODEL_OPTIONS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(Settings))
+
+# Environment variable -> Settings field.
+_ENV_FIELDS: dict[str, str] = {
+    "MODELTEL_SUMMARIES": "summaries",
+    "MODELTEL_SUMMARY_MAX_ROWS": "summary_max_rows",
+    "MODELTEL_SUMMARY_MAX_FEATURES": "summary_max_features",
+    "MODELTEL_TORCH_TRAINING": "torch_training",
+    "MODELTEL_DEVICE_SUMMARIES": "device_summaries",
+}
+
+
+def _field_types() -> dict[str, type]:
+    return {f.name: type(f.default) for f in dataclasses.fields(Settings)}
+
+
+def _check_value(name: str, value: Any, where: str) -> Any:
+    expected = _field_types()[name]
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"{where}: option {name!r} must be True or False, got {value!r}")
+        return value
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{where}: option {name!r} must be an int, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{where}: option {name!r} must be >= 1, got {value}")
+        return value
+    return value
+
+
+def _validated(caller: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(options) - MODEL_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"{caller} got unknown option(s) {', '.join(map(repr, unknown))}; "
+            f"known options: {', '.join(sorted(MODEL_OPTIONS))}"
+        )
+    return {name: _check_value(name, value, caller) for name, value in options.items()}
+
+
+def parse_bool(env_name: str, raw: str) -> bool:
+    """Parse a boolean environment variable, naming it in the error."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{env_name}={raw!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
+
+
+def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
+    expected = _field_types()[field]
+    if expected is bool:
+        return parse_bool(env_name, raw)
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{env_name}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ValueError(f"{env_name}={raw!r} must be >= 1")
+    return value
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from defaults and ``MODELTEL_*`` variables; bad values raise ValueError."""
+    environ = os.environ if environ is None else environ
+    values = {
+        field: _parse_env_value(env_name, field, environ[env_name])
+        for env_name, field in _ENV_FIELDS.items()
+        if environ.get(env_name, "").strip()
+    }
+    return Settings(**values)
+
+
+def enabled_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """``MODELTEL_ENABLED=false`` turns ``instrument()`` into a no-op (a kill switch for ops)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("MODELTEL_ENABLED", "").strip()
+    return parse_bool("MODELTEL_ENABLED", raw) if raw else True
+
+
+def _framework_list(env_name: str, raw: str) -> list[str]:
+    names = [part.strip().lower() for part in raw.split(",") if part.strip()]
+    check_frameworks(names, env_name)
+    return names
+
+
+def check_frameworks(names: Any, where: str) -> list[str]:
+    """Validate a list of framework names (``sklearn``, ``torch``)."""
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{where}: frameworks must be a list of names such as ['sklearn', 'torch']")
+    unknown = sorted(set(names) - set(SUPPORTED_FRAMEWORKS))
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown framework(s) {', '.join(map(repr, unknown))}; "
+            f"supported: {', '.join(SUPPORTED_FRAMEWORKS)}"
+        )
+    return list(names)
+
+
+def frameworks_from_env(
+    requested: Any, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Frameworks to patch: the argument, else ``MODELTEL_FRAMEWORKS``, else all; minus
+    ``MODELTEL_DISABLED_FRAMEWORKS``."""
+    environ = os.environ if environ is None else environ
+    if requested is not None:
+        chosen = check_frameworks(list(requested) if not isinstance(requested, str) else requested,
+                                  "modeltel.instrument()")
+    elif environ.get("MODELTEL_FRAMEWORKS", "").strip():
+        chosen = _framework_list("MODELTEL_FRAMEWORKS", environ["MODELTEL_FRAMEWORKS"])
+    else:
+        chosen = list(SUPPORTED_FRAMEWORKS)
+    disabled_raw = environ.get("MODELTEL_DISABLED_FRAMEWORKS", "")
+    disabled = set(_framework_list("MODELTEL_DISABLED_FRAMEWORKS", disabled_raw)) if disabled_raw.strip() else set()
+    return [name for name in chosen if name not in disabled]

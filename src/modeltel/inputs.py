@@ -1,0 +1,308 @@
+"""Model inputs: how many rows a call carries, and a bounded summary of its features.
+
+Every supported input type (numpy, pandas, lists, dicts, scipy sparse, torch tensors) is
+reduced to a small sample: at most ``max_rows`` rows taken with an even stride and at most
+``max_features`` leading features. All statistics are computed on that sample with whole-array
+numpy operations, so the cost of a summary is bounded whatever the batch size. Optional
+libraries are recognised by the module of the input's type, never imported here.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_NUMERIC_KINDS = frozenset("fiub")
+_SEQUENCES = (list, tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class InputSummary:
+    """Per-feature statistics over the sampled rows (lists aligned with ``names``)."""
+
+    summary_rows: int
+    feature_count: int
+    names: list[str]
+    mean: list[float]
+    min: list[float]
+    max: list[float]
+    missing: int
+
+
+def _module(x: Any) -> str:
+    return type(x).__module__ or ""
+
+
+def _is_torch(x: Any) -> bool:
+    return _module(x).startswith("torch") and hasattr(x, "detach")
+
+
+def _is_pandas(x: Any, name: str) -> bool:
+    return _module(x).startswith("pandas") and type(x).__name__ == name
+
+
+def _is_sparse(x: Any) -> bool:
+    return _module(x).startswith("scipy.sparse") and hasattr(x, "nnz")
+
+
+def _is_columnar(x: Mapping[Any, Any]) -> bool:
+    """A dict of equally long column arrays/lists (a batch), as opposed to one record."""
+    if not x:
+        return False
+    lengths = set()
+    for value in x.values():
+        if isinstance(value, np.ndarray) and value.ndim >= 1:
+            lengths.add(value.shape[0])
+        elif isinstance(value, _SEQUENCES) or _is_pandas(value, "Series"):
+            lengths.add(len(value))
+        else:
+            return False
+    return len(lengths) == 1
+
+
+def _leading_is_rows(first: Any) -> bool:
+    return isinstance(first, (*_SEQUENCES, Mapping, np.ndarray)) or _is_torch(first)
+
+
+def batch_size(x: Any) -> int:
+    """Rows in a prediction input: 1-D inputs, scalars and single records count as one row.
+
+    >>> batch_size(np.zeros((32, 4)))
+    32
+    """
+    if isinstance(x, np.ndarray) or _is_torch(x):
+        return int(x.shape[0]) if x.ndim >= 2 else 1
+    if _is_pandas(x, "DataFrame") or _is_sparse(x):
+        return int(x.shape[0])
+    if isinstance(x, _SEQUENCES):
+        if not x:
+            return 0
+        return len(x) if _leading_is_rows(x[0]) else 1
+    if isinstance(x, Mapping):
+        if _is_columnar(x):
+            return len(next(iter(x.values())))
+        return 1
+    return 1
+
+
+def _stride(rows: int, max_rows: int) -> int:
+    return max(1, math.ceil(rows / max_rows))
+
+
+def _default_names(count: int) -> list[str]:
+    return [f"x{i}" for i in range(count)]
+
+
+# A sample is either a 2-D float array (all sampled features numeric) or a list of 1-D
+# columns of any dtype, together with the full feature count and the input's own names.
+_Table = np.ndarray | list
+
+
+def _sample_array(x: np.ndarray, max_rows: int, max_features: int) -> tuple[_Table, int]:
+    if x.ndim <= 1:
+        x = x.reshape(1, -1)
+    else:
+        x = x[:: _stride(x.shape[0], max_rows)]
+        if x.ndim > 2:
+            # Images, sequences...: summarised over the leading axis, the rest flattened
+            # (a view: the trailing axes of a row stay contiguous).
+            x = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
+    feature_count = int(x.shape[1])
+    sample = x[:, :max_features]
+    if sample.dtype.kind in _NUMERIC_KINDS:
+        return sample.astype(np.float64, copy=False), feature_count
+    # Object, string, datetime and complex columns: counted, not averaged (unless an
+    # object column holds only numbers).
+    return [sample[:, j].astype(object) for j in range(sample.shape[1])], feature_count
+
+
+def _sample_frame(df: Any, max_rows: int, max_features: int) -> tuple[_Table, int, list[str]]:
+    feature_count = int(df.shape[1])
+    part = df.iloc[:: _stride(len(df), max_rows), :max_features]
+    names = [str(c) for c in part.columns]
+    kinds = {dtype.kind for dtype in part.dtypes}
+    if kinds <= _NUMERIC_KINDS:
+        return part.to_numpy(dtype=np.float64, na_value=np.nan), feature_count, names
+    columns = []
+    for _, col in part.items():
+        if col.dtype.kind in _NUMERIC_KINDS:
+            columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
+        else:
+            # Categorical, string and object columns: keep missing cells visible as None.
+            values = col.astype(object).to_numpy()
+            values[col.isna().to_numpy()] = None
+            columns.append(values)
+    return columns, feature_count, names
+
+
+def _sample_records(records: Sequence[Mapping[Any, Any]], max_rows: int, max_features: int):
+    sample = records[:: _stride(len(records), max_rows)]
+    keys: dict[Any, None] = {}
+    for record in sample:
+        keys.update(dict.fromkeys(record))
+    names_all = list(keys)
+    names = names_all[:max_features]
+    columns = [np.array([r.get(k) for r in sample], dtype=object) for k in names]
+    return columns, len(names_all), [str(n) for n in names]
+
+
+def _sample_tensor(x: Any, max_rows: int, max_features: int, on_device: bool):
+    t = x.detach()
+    if (t.device.type != "cpu" and not on_device) or t.is_complex():
+        return None
+    if t.dim() <= 1:
+        t = t.reshape(1, -1)
+    else:
+        t = t[:: _stride(t.shape[0], max_rows)]
+        if t.dim() > 2:
+            t = t.reshape(t.shape[0], -1)
+    feature_count = int(t.shape[1])
+    # Slice before converting so only the sample is copied (and moved off the device).
+    return t[:, :max_features].double().cpu().numpy(), feature_count
+
+
+def _sample(x: Any, max_rows: int, max_features: int, on_device: bool):
+    """Return (table, feature_count, names or None), or None when x has no feature view."""
+    if isinstance(x, np.ndarray):
+        res = _sample_array(x, max_rows, max_features)
+        return None if res is None else (*res, None)
+    if _is_pandas(x, "DataFrame"):
+        return _sample_frame(x, max_rows, max_features)
+    if _is_pandas(x, "Series"):
+        return _sample_frame(x.to_frame().T, max_rows, max_features)
+    if _is_torch(x):
+        res = _sample_tensor(x, max_rows, max_features, on_device)
+        return None if res is None else (*res, None)
+    if _is_sparse(x):
+        rows = x.tocsr()[:: _stride(x.shape[0], max_rows), :max_features]
+        return rows.toarray().astype(np.float64, copy=False), int(x.shape[1]), None
+    if isinstance(x, Mapping):
+        if _is_columnar(x):
+            frame = {k: np.asarray(v) for k, v in x.items()}
+            rows = len(next(iter(frame.values())))
+            step = _stride(rows, max_rows)
+            names = list(frame)[:max_features]
+            return [_as_column(frame[k][::step]) for k in names], len(frame), [str(n) for n in names]
+        return _sample_records([x], max_rows, max_features)
+    if isinstance(x, _SEQUENCES):
+        if not x:
+            return None
+        first = x[0]
+        if isinstance(first, Mapping):
+            return _sample_records(x, max_rows, max_features)
+        if _leading_is_rows(first):
+            sample = x[:: _stride(len(x), max_rows)]
+            if _is_torch(first):
+                return None
+            arr = np.asarray(sample) if _uniform_lengths(sample) else None
+        else:
+            arr = np.asarray(x, dtype=object if _has_non_numbers(x) else None)
+        if arr is None:
+            return None
+        res = _sample_array(arr, max_rows, max_features)
+        return None if res is None else (*res, None)
+    if isinstance(x, numbers.Number) and not isinstance(x, complex):
+        return np.array([[float(x)]]), 1, None
+    return None
+
+
+def _uniform_lengths(rows: Sequence[Any]) -> bool:
+    try:
+        return len({len(r) for r in rows}) == 1
+    except TypeError:
+        return False
+
+
+def _has_non_numbers(values: Sequence[Any]) -> bool:
+    return not all(isinstance(v, numbers.Real) for v in values)
+
+
+def _as_column(values: np.ndarray) -> np.ndarray:
+    values = values.reshape(values.shape[0], -1)[:, 0] if values.ndim > 1 else values
+    if values.dtype.kind in _NUMERIC_KINDS:
+        return values.astype(np.float64, copy=False)
+    return values.astype(object)
+
+
+def _numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float], int]:
+    if a.shape[0] == 1:
+        # One row: the summary is the row itself; skip three reductions.
+        values = a[0].tolist()
+        return values, values, values, int(np.count_nonzero(a != a))
+    missing_mask = np.isnan(a)
+    missing = int(np.count_nonzero(missing_mask))
+    if missing == 0:
+        return a.mean(axis=0).tolist(), a.min(axis=0).tolist(), a.max(axis=0).tolist(), 0
+    present = a.shape[0] - missing_mask.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(missing_mask, 0.0, a).sum(axis=0) / present
+    lo = np.where(missing_mask, np.inf, a).min(axis=0)
+    hi = np.where(missing_mask, -np.inf, a).max(axis=0)
+    empty = present == 0
+    lo[empty] = np.nan
+    hi[empty] = np.nan
+    mean[empty] = np.nan
+    return mean.tolist(), lo.tolist(), hi.tolist(), missing
+
+
+def _column_stats(col: np.ndarray) -> tuple[float, float, float, int]:
+    if col.dtype.kind == "f":
+        stats = _numeric_stats(col.reshape(-1, 1))
+        return stats[0][0], stats[1][0], stats[2][0], stats[3]
+    missing_mask = np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.shape[0])
+    present = col[~missing_mask]
+    if present.size and all(isinstance(v, numbers.Real) for v in present):
+        stats = _numeric_stats(present.astype(np.float64).reshape(-1, 1))
+        return stats[0][0], stats[1][0], stats[2][0], int(missing_mask.sum())
+    return math.nan, math.nan, math.nan, int(missing_mask.sum())
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def summarize_input(
+    x: Any,
+    *,
+    max_rows: int,
+    max_features: int,
+    feature_names: Sequence[str] | None = None,
+    device_summaries: bool = False,
+) -> InputSummary | None:
+    """Summarise the features of one prediction input over a bounded sample of its rows.
+
+    Returns None for inputs with no feature view (a string, a ragged list, a tensor on an
+    accelerator when ``device_summaries`` is off). ``feature_names`` names the features when
+    the input does not (a numpy array); names carried by the input win when their counts
+    disagree with it.
+
+    >>> s = summarize_input(np.array([[1.0, 2.0], [3.0, np.nan]]), max_rows=256, max_features=64)
+    >>> s.mean, s.missing
+    ([2.0, 2.0], 1)
+    """
+    sampled = _sample(x, max_rows, max_features, device_summaries)
+    if sampled is None:
+        return None
+    table, feature_count, names = sampled
+    if names is None or (feature_names is not None and len(feature_names) == feature_count):
+        names = (
+            [str(n) for n in feature_names[:max_features]]
+            if feature_names is not None and len(feature_names) == feature_count
+            else _default_names(min(feature_count, max_features))
+        )
+    if isinstance(table, np.ndarray):
+        rows = int(table.shape[0])
+        mean, lo, hi, missing = _numeric_stats(table) if table.size else ([], [], [], 0)
+    else:
+        rows = int(table[0].shape[0]) if table else 0
+        stats = [_column_stats(col) for col in table]
+        mean = [s[0] for s in stats]
+        lo = [s[1] for s in stats]
+        hi = [s[2] for s in stats]
+        missing = sum(s[3] for s in stats)
+    return InputSummary(rows, feature_count, names, mean, lo, hi, missing)

@@ -1,0 +1,1 @@
+"""Framework instrumentors (registered under the ``opentelemetry_instrumentor`` entry point)."""

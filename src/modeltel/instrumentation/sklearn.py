@@ -1,0 +1,130 @@
+"""scikit-learn: one span per top-level inference call on any estimator.
+
+Inference methods are defined all over the class hierarchy (``predict`` of a logistic
+regression lives on ``LinearClassifierMixin``; ``Pipeline.predict_proba`` is an
+``available_if`` descriptor), so the instrumentor walks every loaded ``BaseEstimator``
+subclass and wraps each inference method where it is defined, once. Classes defined later
+(user subclasses, third-party estimators, sklearn modules imported after ``instrument()``)
+are caught by a ``BaseEstimator.__init_subclass__`` hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+from modeltel import semconv
+from modeltel.instrumentation.patching import Patcher, Switch
+from modeltel.models import binding_for
+from modeltel.recorder import first_input, observe, should_observe, training
+from modeltel.telemetry import Telemetry, telemetry_for
+
+_INSTRUMENTS = ("scikit-learn >= 1.0",)
+
+INFERENCE_METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "transform",
+    "score_samples",
+)
+# Inference calls made inside these (scoring during a grid search, a transformer's transform
+# during a pipeline's fit) are part of training, not predictions.
+TRAINING_METHODS = ("fit", "fit_transform", "fit_predict", "partial_fit")
+
+
+def _inference_wrapper(switch: Switch, telemetry: Telemetry, operation: str) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if instance is None or not switch.on or not should_observe():
+            return wrapped(*args, **kwargs)
+        cls = type(instance)
+        bind = binding_for(instance, semconv.FRAMEWORK_SKLEARN, operation, cls.__name__, cls)
+        return observe(telemetry, bind, instance, first_input(args, kwargs), wrapped, args, kwargs)
+
+    return wrapper
+
+
+def _training_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    with training():
+        return wrapped(*args, **kwargs)
+
+
+class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments every scikit-learn estimator's inference methods.
+
+    >>> SklearnInstrumentor().instrument()   # or modeltel.instrument(frameworks=["sklearn"])
+    """
+
+    def __init__(self) -> None:
+        # BaseInstrumentor is a singleton whose __init__ runs on every construction: keep
+        # the record of what was patched across them.
+        if hasattr(self, "_patcher"):
+            return
+        self._patcher = Patcher()
+        self._switch = Switch()
+        self._wrappers: dict[str, Any] = {}
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _INSTRUMENTS
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from sklearn.base import BaseEstimator
+
+        telemetry = telemetry_for(kwargs)
+        self._switch = Switch()
+        self._wrappers = {
+            name: _inference_wrapper(self._switch, telemetry, name) for name in INFERENCE_METHODS
+        }
+        self._wrappers.update({name: _training_wrapper for name in TRAINING_METHODS})
+        for cls in _all_subclasses(BaseEstimator):
+            self._patch_class(cls)
+        self._hook_subclasses(BaseEstimator)
+
+    def _patch_class(self, cls: type) -> None:
+        for klass in cls.__mro__:
+            if klass is object:
+                continue
+            for name, wrapper in self._wrappers.items():
+                if name in klass.__dict__:
+                    self._patcher.wrap_attribute(klass, name, wrapper)
+
+    def _hook_subclasses(self, base: type) -> None:
+        instrumentor = self
+        own = base.__dict__.get("__init_subclass__")
+
+        def __init_subclass__(cls: type, **kwargs: Any) -> None:
+            if own is not None:
+                own.__get__(None, cls)(**kwargs)
+            else:
+                super(base, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+            instrumentor._patch_class(cls)
+
+        self._patcher.set_attribute(base, "__init_subclass__", classmethod(__init_subclass__))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._switch.on = False
+        self._patcher.restore_all()
+
+
+def _all_subclasses(base: type) -> list[type]:
+    seen: dict[type, None] = {}
+    stack = [base]
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen[cls] = None
+        stack.extend(cls.__subclasses__())
+    return list(seen)
+
+
+def is_patched(cls: type, name: str) -> bool:
+    """True when ``cls.name`` resolves to a modeltel wrapper (used by tests and diagnostics)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return isinstance(klass.__dict__[name], wrapt.FunctionWrapper)
+    return False

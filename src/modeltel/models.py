@@ -1,0 +1,164 @@
+"""Model identity: what ``register()`` attaches to a model, and the per-call attribute sets
+derived from it (built once per model and operation, then reused on every call)."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modeltel import semconv, state
+from modeltel.config import Settings, _validated
+
+
+@dataclass
+class ModelInfo:
+    """What the user told modeltel about one model object."""
+
+    name: str | None = None
+    version: str | None = None
+    feature_names: tuple[str, ...] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    # (framework, operation, default name) -> Binding; rebuilt when settings change.
+    bindings: dict[tuple[str, str, str], Binding] = field(default_factory=dict, repr=False)
+
+    def merged(self, other: ModelInfo) -> ModelInfo:
+        """This identity updated with the non-empty fields of ``other``."""
+        return ModelInfo(
+            name=other.name if other.name is not None else self.name,
+            version=other.version if other.version is not None else self.version,
+            feature_names=other.feature_names
+            if other.feature_names is not None
+            else self.feature_names,
+            options={**self.options, **other.options},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Everything a prediction call needs that does not depend on its arguments."""
+
+    name: str
+    framework: str
+    operation: str
+    span_name: str
+    span_attributes: dict[str, Any]
+    metric_attributes: dict[str, Any]
+    settings: Settings
+    feature_names: tuple[str, ...] | None
+    generation: int
+
+    def error_metric_attributes(self, error_type: str) -> dict[str, Any]:
+        return {**self.metric_attributes, semconv.ERROR_TYPE: error_type}
+
+
+def make_info(
+    caller: str,
+    name: Any = None,
+    version: Any = None,
+    feature_names: Any = None,
+    options: dict[str, Any] | None = None,
+) -> ModelInfo:
+    """Validate user-supplied identity and options; errors name the offending argument."""
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise TypeError(f"{caller}: name must be a non-empty string, got {name!r}")
+    if version is not None:
+        if isinstance(version, bool) or not isinstance(version, (str, int, float)):
+            raise TypeError(f"{caller}: version must be a string or number, got {version!r}")
+        version = str(version)
+    if feature_names is not None:
+        if isinstance(feature_names, (str, bytes)) or not isinstance(feature_names, Sequence) and not hasattr(feature_names, "__iter__"):
+            raise TypeError(f"{caller}: feature_names must be a sequence of strings, got {feature_names!r}")
+        feature_names = tuple(str(n) for n in feature_names)
+        if len(set(feature_names)) != len(feature_names):
+            raise ValueError(f"{caller}: feature_names contains duplicates")
+    return ModelInfo(name, version, feature_names, _validated(caller, options or {}))
+
+
+_registry: dict[int, tuple[Any, ModelInfo]] = {}
+_registry_lock = threading.Lock()
+
+
+def _forget(key: int) -> None:
+    _registry.pop(key, None)
+
+
+def attach(model: Any, info: ModelInfo) -> None:
+    """Associate ``info`` with ``model`` (merging with an earlier registration).
+
+    Kept beside the model, not on it, so a registered model pickles exactly as before.
+    Objects that cannot be weakly referenced are held strongly.
+    """
+    key = id(model)
+    with _registry_lock:
+        previous = _registry.get(key)
+        if previous is not None:
+            info = previous[1].merged(info)
+        try:
+            ref: Any = weakref.ref(model, lambda _r, key=key: _forget(key))
+        except TypeError:
+            ref = model
+        _registry[key] = (ref, info)
+
+
+def lookup(model: Any) -> ModelInfo | None:
+    entry = _registry.get(id(model))
+    return None if entry is None else entry[1]
+
+
+def binding(
+    info: ModelInfo | None,
+    cache: dict[tuple[str, str, str], Binding],
+    framework: str,
+    operation: str,
+    default_name: str,
+) -> Binding:
+    """The cached Binding for (model, operation), rebuilt after a settings change."""
+    key = (framework, operation, default_name)
+    found = cache.get(key)
+    if found is not None and found.generation == state.generation:
+        return found
+    settings = state.current_settings()
+    name, version, feature_names = default_name, None, None
+    if info is not None:
+        name = info.name or default_name
+        version = info.version
+        feature_names = info.feature_names
+        settings = settings.replace("modeltel.register()", info.options)
+    attrs: dict[str, Any] = {
+        semconv.ML_MODEL_NAME: name,
+        semconv.ML_MODEL_FRAMEWORK: framework,
+        semconv.ML_OPERATION: operation,
+    }
+    if version is not None:
+        attrs[semconv.ML_MODEL_VERSION] = version
+    made = Binding(
+        name=name,
+        framework=framework,
+        operation=operation,
+        span_name=f"{operation} {name}",
+        span_attributes=dict(attrs),
+        metric_attributes=dict(attrs),
+        settings=settings,
+        feature_names=feature_names,
+        generation=state.generation,
+    )
+    cache[key] = made
+    return made
+
+
+# Bindings for models nobody registered, keyed by their class (or function).
+_class_bindings: dict[Any, dict[tuple[str, str, str], Binding]] = {}
+
+
+def binding_for(model: Any, framework: str, operation: str, default_name: str, cache_key: Any) -> Binding:
+    """Binding for a model object: its registration if any, else one shared per class."""
+    info = lookup(model)
+    if info is not None:
+        return binding(info, info.bindings, framework, operation, default_name)
+    cache = _class_bindings.get(cache_key)
+    if cache is None:
+        cache = _class_bindings.setdefault(cache_key, {})
+    return binding(None, cache, framework, operation, default_name)

@@ -1,0 +1,167 @@
+"""Model outputs: a bounded summary of what a prediction returned, as span attributes.
+
+Three shapes are recognised: class labels (counts per label), probability rows (counts by
+argmax plus the mean top probability) and other numbers (mean/min/max per output column).
+Like input summaries, everything is computed on an evenly strided sample of at most
+``max_rows`` rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from modeltel import semconv
+from modeltel.inputs import _is_pandas, _is_torch, _stride
+
+# Labels kept on a span: the most frequent ones. Bounded so a 1000-class softmax or an
+# integer regression target cannot produce an oversized span.
+MAX_CLASSES = 64
+
+_PROBA_OPERATIONS = frozenset({"predict_proba", "predict_log_proba"})
+# Operations whose 2-D float output may be probability rows (e.g. a softmax head).
+_MAYBE_PROBA_OPERATIONS = frozenset({"forward", "call", "predict", "run"})
+
+
+def _to_array(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | None:
+    if isinstance(y, np.ndarray):
+        return y
+    if _is_torch(y):
+        t = y.detach()
+        if (t.device.type != "cpu" and not device_summaries) or t.is_complex():
+            return None
+        if t.dim() >= 1:
+            t = t[:: _stride(t.shape[0], max_rows)]
+        # numpy has no bfloat16/float16 reductions worth trusting: widen the sample only.
+        return (t.double() if t.is_floating_point() else t).cpu().numpy()
+    if _is_pandas(y, "Series") or _is_pandas(y, "DataFrame"):
+        return y.to_numpy()
+    if isinstance(y, (list, tuple)) and y:
+        try:
+            return np.asarray(y)
+        except ValueError:  # ragged
+            return None
+    return None
+
+
+def _label_strings(values: np.ndarray, classes: Sequence[Any] | None) -> list[str]:
+    if classes is not None:
+        return [str(classes[int(i)]) for i in values]
+    return [str(int(i)) for i in values]
+
+
+def _counts_attributes(labels: list[str], counts: np.ndarray) -> dict[str, Any]:
+    order = np.argsort(-counts, kind="stable")[:MAX_CLASSES]
+    return {
+        semconv.ML_OUTPUT_CLASS_LABELS: [labels[i] for i in order],
+        semconv.ML_OUTPUT_CLASS_COUNTS: counts[order].tolist(),
+    }
+
+
+def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -> dict[str, Any]:
+    if log:
+        p = np.exp(p)
+    top = p.argmax(axis=1)
+    counts = np.bincount(top, minlength=p.shape[1])
+    present = np.flatnonzero(counts)
+    known = classes if classes is not None and len(classes) == p.shape[1] else None
+    attrs = _counts_attributes(_label_strings(present, known), counts[present])
+    attrs[semconv.ML_OUTPUT_CONFIDENCE_MEAN] = float(p.max(axis=1).mean())
+    return attrs
+
+
+def _looks_like_probabilities(a: np.ndarray) -> bool:
+    if a.ndim != 2 or a.shape[1] < 2 or a.dtype.kind != "f" or a.size == 0:
+        return False
+    if not np.isfinite(a).all() or a.min() < 0.0 or a.max() > 1.0:
+        return False
+    return bool(np.allclose(a.sum(axis=1), 1.0, atol=1e-3))
+
+
+def _class_attributes(labels: np.ndarray) -> dict[str, Any] | None:
+    try:
+        values, counts = np.unique(labels, return_counts=True)
+    except TypeError:  # mixed, unorderable labels
+        return None
+    return _counts_attributes([str(v) for v in values.tolist()], counts)
+
+
+def _numeric_attributes(a: np.ndarray, max_columns: int) -> dict[str, Any]:
+    a = a.astype(np.float64, copy=False)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    a = a.reshape(a.shape[0], -1)[:, :max_columns]
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        return {}
+    with np.errstate(invalid="ignore"):
+        if np.isnan(a).any():
+            mean, lo, hi = _nan_reductions(a)
+        else:
+            mean, lo, hi = a.mean(axis=0), a.min(axis=0), a.max(axis=0)
+    if a.shape[1] == 1:
+        return {
+            semconv.ML_OUTPUT_MEAN: float(mean[0]),
+            semconv.ML_OUTPUT_MIN: float(lo[0]),
+            semconv.ML_OUTPUT_MAX: float(hi[0]),
+        }
+    return {
+        semconv.ML_OUTPUT_MEAN: mean.tolist(),
+        semconv.ML_OUTPUT_MIN: lo.tolist(),
+        semconv.ML_OUTPUT_MAX: hi.tolist(),
+    }
+
+
+def _nan_reductions(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mask = np.isnan(a)
+    present = (~mask).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(mask, 0.0, a).sum(axis=0) / present
+    lo = np.where(mask, np.inf, a).min(axis=0)
+    hi = np.where(mask, -np.inf, a).max(axis=0)
+    lo[present == 0] = math.nan
+    hi[present == 0] = math.nan
+    return mean, lo, hi
+
+
+def summarize_output(
+    y: Any,
+    *,
+    operation: str,
+    classes: Sequence[Any] | None,
+    is_classifier: bool,
+    max_rows: int,
+    max_columns: int,
+    device_summaries: bool = False,
+) -> dict[str, Any]:
+    """Span attributes describing a prediction's output; empty when it has no array view.
+
+    ``classes`` (a classifier's ``classes_``) names probability columns; ``is_classifier``
+    makes ``predict`` outputs count as labels even when they are floats.
+
+    >>> summarize_output(np.array([0, 1, 1]), operation="predict", classes=None,
+    ...                  is_classifier=True, max_rows=256, max_columns=64)
+    {'ml.output.class.labels': ['1', '0'], 'ml.output.class.counts': [2, 1]}
+    """
+    a = _to_array(y, max_rows, device_summaries)
+    if a is None or a.dtype.kind == "c":
+        return {}
+    a = a.reshape(1) if a.ndim == 0 else a[:: _stride(a.shape[0], max_rows)]
+    if a.size == 0:
+        return {}
+    if operation in _PROBA_OPERATIONS and a.ndim == 2 and a.dtype.kind == "f":
+        return _proba_attributes(a, classes, log=operation == "predict_log_proba")
+    if operation in _MAYBE_PROBA_OPERATIONS and _looks_like_probabilities(a):
+        return _proba_attributes(a, classes, log=False)
+    flat = a.reshape(-1) if a.ndim == 2 and a.shape[1] == 1 else a
+    if flat.ndim == 1 and (
+        flat.dtype.kind in "USOb"
+        or (is_classifier and operation == "predict")
+        or (flat.dtype.kind in "iu" and np.unique(flat).size <= MAX_CLASSES)
+    ):
+        return _class_attributes(flat) or {}
+    if a.dtype.kind in "fiu":
+        return _numeric_attributes(a, max_columns)
+    return {}

@@ -1,0 +1,168 @@
+"""SDK providers for applications that did not configure OpenTelemetry themselves.
+
+Each global provider (traces, metrics, logs) is handled on its own: one the application
+(or ``opentelemetry-instrument``) already set is used untouched; one still at the API default
+is replaced by an SDK provider exporting over OTLP, configured like ``opentelemetry-distro``
+from the standard ``OTEL_*`` variables. Exporting happens on background threads with bounded
+queues, so nothing here ever blocks a prediction on the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry._logs import get_logger_provider, set_logger_provider
+from opentelemetry._logs._internal import ProxyLoggerProvider
+from opentelemetry.metrics._internal import _ProxyMeterProvider
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
+SIGNALS = ("traces", "metrics", "logs")
+_PROTOCOLS = ("grpc", "http/protobuf")
+_EXPORTERS = ("otlp", "console", "none")
+_HTTP_PATHS = {"traces": "/v1/traces", "metrics": "/v1/metrics", "logs": "/v1/logs"}
+
+
+def unconfigured_signals() -> list[str]:
+    """Signals whose global provider is still the API's default proxy."""
+    missing = []
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        missing.append("traces")
+    if isinstance(metrics.get_meter_provider(), _ProxyMeterProvider):
+        missing.append("metrics")
+    if isinstance(get_logger_provider(), ProxyLoggerProvider):
+        missing.append("logs")
+    return missing
+
+
+def _choice(environ: Mapping[str, str], names: tuple[str, ...], allowed: tuple[str, ...], default: str) -> str:
+    for name in names:
+        raw = environ.get(name, "").strip()
+        if raw:
+            value = raw.lower()
+            if value not in allowed:
+                raise ValueError(f"{name}={raw!r} is not supported; use one of {', '.join(allowed)}")
+            return value
+    return default
+
+
+def exporter_kind(signal: str, environ: Mapping[str, str]) -> str:
+    """``otlp`` (default), ``console`` or ``none``, from ``OTEL_{SIGNAL}_EXPORTER``."""
+    return _choice(environ, (f"OTEL_{signal.upper()}_EXPORTER",), _EXPORTERS, "otlp")
+
+
+def otlp_protocol(signal: str, environ: Mapping[str, str]) -> str:
+    return _choice(
+        environ,
+        (f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        _PROTOCOLS,
+        "grpc",
+    )
+
+
+def _endpoint_kwargs(signal: str, protocol: str, endpoint: str | None) -> dict[str, Any]:
+    if endpoint is None:
+        return {}  # the exporters read OTEL_EXPORTER_OTLP_[SIGNAL_]ENDPOINT themselves
+    if protocol == "http/protobuf":
+        # An explicit base endpoint gets the per-signal path, as the env variable does.
+        return {"endpoint": endpoint.rstrip("/") + _HTTP_PATHS[signal]}
+    return {"endpoint": endpoint}
+
+
+def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> Any:
+    kind = exporter_kind(signal, environ)
+    if kind == "none":
+        return None
+    if kind == "console":
+        if signal == "traces":
+            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+            return ConsoleSpanExporter()
+        if signal == "metrics":
+            from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+            return ConsoleMetricExporter()
+        from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+
+        return ConsoleLogRecordExporter()
+    protocol = otlp_protocol(signal, environ)
+    kwargs = _endpoint_kwargs(signal, protocol, endpoint)
+    if protocol == "grpc":
+        if signal == "traces":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            return OTLPSpanExporter(**kwargs)
+        if signal == "metrics":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+            return OTLPMetricExporter(**kwargs)
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        return OTLPLogExporter(**kwargs)
+    if signal == "traces":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpan
+
+        return HttpSpan(**kwargs)
+    if signal == "metrics":
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetric
+
+        return HttpMetric(**kwargs)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLog
+
+    return HttpLog(**kwargs)
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Validate the ``OTEL_*`` exporter variables up front, so a typo fails at start-up."""
+    environ = os.environ if environ is None else environ
+    for signal in SIGNALS:
+        exporter_kind(signal, environ)
+        otlp_protocol(signal, environ)
+
+
+def install_providers(
+    signals: list[str],
+    *,
+    service_name: str | None,
+    endpoint: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Install SDK providers for ``signals``; returns them by signal name.
+
+    >>> install_providers(["traces"], service_name="fraud-api", endpoint="http://collector:4317")
+    """
+    environ = os.environ if environ is None else environ
+    resource = Resource.create({SERVICE_NAME: service_name} if service_name else {})
+    installed: dict[str, Any] = {}
+    if "traces" in signals:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider = TracerProvider(resource=resource)
+        exporter = _exporter("traces", environ, endpoint)
+        if exporter is not None:
+            provider.add_span_processor(BatchSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        installed["traces"] = provider
+    if "metrics" in signals:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        exporter = _exporter("metrics", environ, endpoint)
+        readers = [PeriodicExportingMetricReader(exporter)] if exporter is not None else []
+        provider = MeterProvider(resource=resource, metric_readers=readers)
+        metrics.set_meter_provider(provider)
+        installed["metrics"] = provider
+    if "logs" in signals:
+        from opentelemetry.sdk._logs import LoggerProvider
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+        provider = LoggerProvider(resource=resource)
+        exporter = _exporter("logs", environ, endpoint)
+        if exporter is not None:
+            provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+        set_logger_provider(provider)
+        installed["logs"] = provider
+    return installed

@@ -1,0 +1,201 @@
+"""One prediction call observed: the span, its summaries, the metrics, the error path.
+
+Every wrapper (sklearn methods, torch modules, ``monitor``/``wrap``) funnels into
+``begin``/``Call``. Whatever fails inside modeltel is reported and swallowed; whatever the
+model raises is recorded and re-raised untouched.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from modeltel import semconv, state
+from modeltel.inputs import batch_size, summarize_input
+from modeltel.models import Binding
+from modeltel.outputs import summarize_output
+from modeltel.telemetry import Telemetry, report_internal_error
+
+IDLE, PREDICTING, TRAINING = 0, 1, 2
+
+# What the current context is doing. Inner calls made while PREDICTING (a pipeline's steps,
+# a module's sub-modules, predict_proba calling decision_function) or TRAINING (scoring
+# inside fit) are not predictions of their own.
+_phase: contextvars.ContextVar[int] = contextvars.ContextVar("modeltel_phase", default=IDLE)
+
+
+def should_observe() -> bool:
+    """True when a call here is a top-level prediction modeltel should record."""
+    return state.recording and _phase.get() == IDLE and is_instrumentation_enabled()
+
+
+class training:
+    """Context manager marking a training call (``fit`` and friends) in the current context."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _phase.set(TRAINING)
+
+    def __exit__(self, *exc: object) -> None:
+        _phase.reset(self._token)
+
+
+def _input_attributes(x: Any, rows: int, bind: Binding, model: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {semconv.ML_BATCH_SIZE: rows}
+    settings = bind.settings
+    if not settings.summaries:
+        return attrs
+    names = bind.feature_names
+    if names is None and model is not None:
+        names = getattr(model, "feature_names_in_", None)
+    summary = summarize_input(
+        x,
+        max_rows=settings.summary_max_rows,
+        max_features=settings.summary_max_features,
+        feature_names=names,
+        device_summaries=settings.device_summaries,
+    )
+    if summary is None:
+        return attrs
+    attrs[semconv.ML_INPUT_SUMMARY_ROWS] = summary.summary_rows
+    attrs[semconv.ML_INPUT_FEATURE_COUNT] = summary.feature_count
+    attrs[semconv.ML_INPUT_MISSING_COUNT] = summary.missing
+    if summary.names:
+        attrs[semconv.ML_INPUT_FEATURE_NAMES] = summary.names
+        attrs[semconv.ML_INPUT_FEATURE_MEAN] = summary.mean
+        attrs[semconv.ML_INPUT_FEATURE_MIN] = summary.min
+        attrs[semconv.ML_INPUT_FEATURE_MAX] = summary.max
+    return attrs
+
+
+class Call:
+    """An observed prediction in flight: created by ``begin``, closed by ``ok`` or ``failed``."""
+
+    __slots__ = ("_telemetry", "_bind", "_model", "_span", "_ctx_token", "_phase_token", "_rows", "_start")
+
+    def __init__(self, telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> None:
+        self._telemetry = telemetry
+        self._bind = bind
+        self._model = model
+        span = telemetry.tracer.start_span(
+            bind.span_name, kind=SpanKind.INTERNAL, attributes=bind.span_attributes
+        )
+        self._span = span
+        self._rows = 0
+        try:
+            self._rows = batch_size(x)
+            if span.is_recording():
+                span.set_attributes(_input_attributes(x, self._rows, bind, model))
+        except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
+            report_internal_error("input_summary", exc, telemetry)
+        self._ctx_token = otel_context.attach(trace.set_span_in_context(span))
+        self._phase_token = _phase.set(PREDICTING)
+        # Started last so the timing covers the model call only, not modeltel's own work.
+        self._start = time.perf_counter()
+
+    def _close_context(self) -> float:
+        duration = time.perf_counter() - self._start
+        _phase.reset(self._phase_token)
+        otel_context.detach(self._ctx_token)
+        return duration
+
+    def ok(self, result: Any) -> None:
+        duration = self._close_context()
+        bind, span = self._bind, self._span
+        try:
+            attrs = bind.metric_attributes
+            self._telemetry.duration.record(duration, attrs)
+            if self._rows:
+                self._telemetry.rows.add(self._rows, attrs)
+            if span.is_recording() and bind.settings.summaries:
+                span.set_attributes(self._output_attributes(result))
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("output_summary", exc, self._telemetry)
+        finally:
+            span.end()
+
+    def _output_attributes(self, result: Any) -> dict[str, Any]:
+        settings = self._bind.settings
+        classes = getattr(self._model, "classes_", None) if self._model is not None else None
+        return summarize_output(
+            result,
+            operation=self._bind.operation,
+            classes=classes,
+            is_classifier=classes is not None,
+            max_rows=settings.summary_max_rows,
+            max_columns=settings.summary_max_features,
+            device_summaries=settings.device_summaries,
+        )
+
+    def failed(self, exc: BaseException) -> None:
+        duration = self._close_context()
+        span = self._span
+        try:
+            error_type = type(exc).__qualname__
+            attrs = self._bind.error_metric_attributes(error_type)
+            self._telemetry.duration.record(duration, attrs)
+            if self._rows:
+                self._telemetry.rows.add(self._rows, attrs)
+            if span.is_recording():
+                span.set_attribute(semconv.ERROR_TYPE, error_type)
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, f"{error_type}: {exc}"))
+        except Exception as internal:  # noqa: BLE001
+            report_internal_error("error_path", internal, self._telemetry)
+        finally:
+            span.end()
+
+
+def begin(telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> Call | None:
+    """Start observing a prediction; None when modeltel itself failed (then just call through)."""
+    try:
+        return Call(telemetry, bind, model, x)
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error("span_start", exc, telemetry)
+        return None
+
+
+def observe(telemetry: Telemetry, bind: Binding, model: Any, x: Any, wrapped: Any, args: Any, kwargs: Any) -> Any:
+    """Run ``wrapped(*args, **kwargs)`` as an observed prediction and return its result."""
+    call = begin(telemetry, bind, model, x)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    call.ok(result)
+    return result
+
+
+async def observe_async(telemetry: Telemetry, bind: Binding, model: Any, x: Any, wrapped: Any, args: Any, kwargs: Any) -> Any:
+    """``observe`` for coroutine functions: the span covers the awaited call."""
+    call = begin(telemetry, bind, model, x)
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.failed(exc)
+        raise
+    call.ok(result)
+    return result
+
+
+def first_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The argument that holds the model input: the first positional one, else the first
+    keyword argument with a conventional name, else the first keyword argument."""
+    if args:
+        return args[0]
+    for key in ("X", "x", "input", "inputs", "features", "data"):
+        if key in kwargs:
+            return kwargs[key]
+    return next(iter(kwargs.values()), None)

@@ -1,0 +1,166 @@
+"""``monitor`` and ``wrap``: observe any Python callable or model object.
+
+They use whatever providers exist (``instrument()`` or not) and pass calls straight through
+after ``uninstrument()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, TypeVar
+
+import wrapt
+
+from modeltel import semconv
+from modeltel.models import attach, binding_for, make_info
+from modeltel.recorder import first_input, observe, observe_async, should_observe
+from modeltel.telemetry import default_telemetry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Methods that count as the inference entry of a wrapped object.
+ENTRY_METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "transform",
+    "run",
+)
+_NAMED_OPERATIONS = frozenset(ENTRY_METHODS)
+
+
+def _framework_of(obj: Any) -> str:
+    module = type(obj).__module__ or ""
+    if module.startswith("sklearn"):
+        return semconv.FRAMEWORK_SKLEARN
+    if module.startswith("torch"):
+        return semconv.FRAMEWORK_PYTORCH
+    return semconv.FRAMEWORK_PYTHON
+
+
+def _model_input(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if operation == "run":
+        # ONNX Runtime: session.run(output_names, input_feed); a single-input feed is that input.
+        feed = args[1] if len(args) > 1 else kwargs.get("input_feed")
+        if isinstance(feed, dict) and len(feed) == 1:
+            return next(iter(feed.values()))
+        if feed is not None:
+            return feed
+    return first_input(args, kwargs)
+
+
+def _observed_call(
+    handle: Any, model: Any, framework: str, operation: str, default_name: str, method: Any,
+    args: tuple[Any, ...], kwargs: dict[str, Any],
+) -> Any:
+    """Observe ``method(*args, **kwargs)`` as a prediction of the model ``handle`` names."""
+    if not should_observe():
+        return method(*args, **kwargs)
+    bind = binding_for(handle, framework, operation, default_name, handle)
+    x = _model_input(operation, args, kwargs)
+    if inspect.iscoroutinefunction(method):
+        return observe_async(default_telemetry(), bind, model, x, method, args, kwargs)
+    return observe(default_telemetry(), bind, model, x, method, args, kwargs)
+
+
+def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:
+    """Decorate a sync or async function (or method) so every call is an observed prediction.
+
+    The model is named ``name`` or, by default, the function's qualified name; options are
+    those of ``register``. Works with or without ``instrument()``.
+
+    >>> @modeltel.monitor("churn", version="3")
+    ... def predict(features):
+    ...     return model.predict(features)
+    """
+    if callable(name) and version is None and not options:
+        return monitor()(name)  # bare @modeltel.monitor
+    feature_names = options.pop("feature_names", None)
+    info = make_info("modeltel.monitor()", name, version, feature_names, options)
+
+    def decorate(fn: F) -> F:
+        if not callable(fn):
+            raise TypeError(f"modeltel.monitor() decorates callables, got {fn!r}")
+        operation = getattr(fn, "__name__", "")
+        operation = operation if operation in _NAMED_OPERATIONS else "call"
+        default_name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+        handle: list[Any] = []
+
+        # For a coroutine function this returns the coroutine of observe_async, so the span
+        # covers the awaited work.
+        def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            return _observed_call(
+                handle[0], instance, semconv.FRAMEWORK_PYTHON, operation, default_name,
+                wrapped, args, kwargs,
+            )
+
+        wrapped_fn = wrapt.FunctionWrapper(fn, wrapper)
+        handle.append(wrapped_fn)
+        attach(wrapped_fn, info)
+        return wrapped_fn  # type: ignore[return-value]
+
+    return decorate
+
+
+def _entry_property(operation: str) -> property:
+    def get(self: ModelProxy) -> Any:
+        method = getattr(self.__wrapped__, operation)  # AttributeError keeps hasattr() honest
+
+        def observed(*args: Any, **kwargs: Any) -> Any:
+            return _observed_call(
+                self, self.__wrapped__, self._self_framework, operation, self._self_default_name,
+                method, args, kwargs,
+            )
+
+        return observed
+
+    return property(get)
+
+
+class ModelProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """A model object whose inference methods are observed; everything else passes through."""
+
+    def __init__(self, wrapped: Any, framework: str) -> None:
+        super().__init__(wrapped)
+        self._self_framework = framework
+        self._self_default_name = type(wrapped).__qualname__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _observed_call(
+            self, self.__wrapped__, self._self_framework, "call", self._self_default_name,
+            self.__wrapped__, args, kwargs,
+        )
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        # Pickling a wrapped model saves the model itself, not the proxy.
+        return self.__wrapped__.__reduce_ex__(protocol)
+
+
+for _operation in ENTRY_METHODS:
+    setattr(ModelProxy, _operation, _entry_property(_operation))
+
+
+def wrap(obj: Any, name: Any = None, version: Any = None, **options: Any) -> Any:
+    """Return ``obj`` observed: a callable gets a wrapped callable, an object whose
+    ``predict``/``predict_proba``/``run``/``__call__`` is its inference entry (an XGBoost
+    booster, an ONNX session, a plain class) gets a proxy that behaves like it.
+
+    >>> session = modeltel.wrap(onnxruntime.InferenceSession("model.onnx"), name="ranker")
+    >>> session.run(None, {"input": X})
+    """
+    feature_names = options.pop("feature_names", None)
+    info = make_info("modeltel.wrap()", name, version, feature_names, options)
+    if obj is None:
+        raise TypeError("modeltel.wrap() needs a model or a callable, got None")
+    if inspect.isroutine(obj) or isinstance(obj, (functools.partial, type)):
+        return monitor(name, version, feature_names=feature_names, **options)(obj)
+    if not (callable(obj) or any(hasattr(obj, m) for m in ENTRY_METHODS)):
+        raise TypeError(
+            f"modeltel.wrap() needs a callable or an object with one of "
+            f"{', '.join(ENTRY_METHODS)} or __call__; {type(obj).__qualname__} has none"
+        )
+    proxy = ModelProxy(obj, _framework_of(obj))
+    attach(proxy, info)
+    return proxy
