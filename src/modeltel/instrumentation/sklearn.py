@@ -123,8 +123,17 @@ def _all_subclasses(base: type) -> list[type]:
 
 
 def is_patched(cls: type, name: str) -> bool:
-    """True when ``cls.name`` resolves to a modeltel wrapper (used by tests and diagnostics)."""
+    """True when calling ``cls.name`` runs a modeltel wrapper (for tests and diagnostics).
+
+    The wrapper may sit inside another decorator: scikit-learn's ``set_output`` wraps the
+    ``transform`` of classes created after ``instrument()`` around ours.
+    """
     for klass in cls.__mro__:
         if name in klass.__dict__:
-            return isinstance(klass.__dict__[name], wrapt.FunctionWrapper)
+            attr = klass.__dict__[name]
+            while attr is not None:
+                if isinstance(attr, (wrapt.FunctionWrapper, wrapt.BoundFunctionWrapper)):
+                    return True
+                attr = getattr(attr, "__wrapped__", None)
+            return False
     return False
