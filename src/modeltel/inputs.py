@@ -134,7 +134,7 @@ def _sample_frame(df: Any, max_rows: int, max_features: int) -> tuple[_Table, in
             columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
         else:
             # Categorical, string and object columns: keep missing cells visible as None.
-            values = col.astype(object).to_numpy()
+            values = col.astype(object).to_numpy(copy=True)
             values[col.isna().to_numpy()] = None
             columns.append(values)
     return columns, feature_count, names

@@ -35,16 +35,24 @@ def should_observe() -> bool:
     return state.recording and _phase.get() == IDLE and is_instrumentation_enabled()
 
 
-class training:
-    """Context manager marking a training call (``fit`` and friends) in the current context."""
+class _phase_scope:
+    """Sets what the current context is doing for the duration of a ``with`` block."""
 
-    __slots__ = ("_token",)
+    __slots__ = ("_value", "_token")
+
+    def __init__(self, value: int) -> None:
+        self._value = value
 
     def __enter__(self) -> None:
-        self._token = _phase.set(TRAINING)
+        self._token = _phase.set(self._value)
 
     def __exit__(self, *exc: object) -> None:
         _phase.reset(self._token)
+
+
+def training() -> _phase_scope:
+    """Marks a training call (``fit`` and friends): inference inside it is not observed."""
+    return _phase_scope(TRAINING)
 
 
 def _input_attributes(x: Any, rows: int, bind: Binding, model: Any) -> dict[str, Any]:
@@ -166,7 +174,9 @@ def observe(telemetry: Telemetry, bind: Binding, model: Any, x: Any, wrapped: An
     """Run ``wrapped(*args, **kwargs)`` as an observed prediction and return its result."""
     call = begin(telemetry, bind, model, x)
     if call is None:
-        return wrapped(*args, **kwargs)
+        # modeltel failed to observe this prediction; its inner calls must stay inner.
+        with _phase_scope(PREDICTING):
+            return wrapped(*args, **kwargs)
     try:
         result = wrapped(*args, **kwargs)
     except BaseException as exc:
@@ -180,7 +190,9 @@ async def observe_async(telemetry: Telemetry, bind: Binding, model: Any, x: Any,
     """``observe`` for coroutine functions: the span covers the awaited call."""
     call = begin(telemetry, bind, model, x)
     if call is None:
-        return await wrapped(*args, **kwargs)
+        # modeltel failed to observe this prediction; its inner calls must stay inner.
+        with _phase_scope(PREDICTING):
+            return await wrapped(*args, **kwargs)
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:

@@ -125,7 +125,7 @@ class ModelProxy(wrapt.ObjectProxy):  # type: ignore[misc]
     def __init__(self, wrapped: Any, framework: str) -> None:
         super().__init__(wrapped)
         self._self_framework = framework
-        self._self_default_name = type(wrapped).__qualname__
+        self._self_default_name = type(wrapped).__name__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _observed_call(
