@@ -1,0 +1,178 @@
+"""Test-side real servers: an OTLP/gRPC backend that records what arrives, and a rotel
+collector process in front of it (see ../shared/INFRA.md: no Jaeger/Tempo server exists
+here, so the trace backend is this small receiver speaking real OTLP on a real socket)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.01)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _attr_value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_attr_value(v) for v in value.array_value.values]
+    return getattr(value, kind) if kind else None
+
+
+def attributes(kvs: Any) -> dict[str, Any]:
+    return {kv.key: _attr_value(kv.value) for kv in kvs}
+
+
+class OtlpBackend:
+    """Records OTLP export requests received over gRPC."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.spans: list[Any] = []
+        self.resources: list[dict[str, Any]] = []
+        self.metrics: list[Any] = []
+        self.logs: list[Any] = []
+        self._lock = threading.Lock()
+        backend = self
+
+        class Traces(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request, context):  # noqa: N802 - gRPC method name
+                with backend._lock:
+                    for rs in request.resource_spans:
+                        backend.resources.append(attributes(rs.resource.attributes))
+                        for ss in rs.scope_spans:
+                            backend.spans.extend(ss.spans)
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+            def Export(self, request, context):  # noqa: N802
+                with backend._lock:
+                    for rm in request.resource_metrics:
+                        for sm in rm.scope_metrics:
+                            backend.metrics.extend(sm.metrics)
+                return metrics_service_pb2.ExportMetricsServiceResponse()
+
+        class Logs(logs_service_pb2_grpc.LogsServiceServicer):
+            def Export(self, request, context):  # noqa: N802
+                with backend._lock:
+                    for rl in request.resource_logs:
+                        for sl in rl.scope_logs:
+                            backend.logs.extend(sl.log_records)
+                return logs_service_pb2.ExportLogsServiceResponse()
+
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), self._server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), self._server)
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), self._server)
+        self._server.add_insecure_port(f"127.0.0.1:{self.port}")
+
+    def start(self) -> OtlpBackend:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop(grace=None)
+
+    def wait_for(self, predicate: Any, timeout: float = 15.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if predicate(self):
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def span_attributes(self) -> list[tuple[str, dict[str, Any], Any]]:
+        with self._lock:
+            return [(s.name, attributes(s.attributes), s) for s in self.spans]
+
+    def metric_names(self) -> set[str]:
+        with self._lock:
+            return {m.name for m in self.metrics}
+
+
+def rotel_binary() -> str:
+    import rotel
+
+    path = Path(rotel.__file__).parent / "rotel-agent"
+    if not path.exists():
+        found = shutil.which("rotel-agent")
+        if not found:
+            raise FileNotFoundError("rotel-agent binary not found; pip install rotel")
+        return found
+    return str(path)
+
+
+class RotelCollector:
+    """A real rotel OTLP collector process forwarding every signal to ``backend_port``."""
+
+    def __init__(self, backend_port: int, workdir: Path) -> None:
+        self.grpc_port = free_port()
+        self.http_port = free_port()
+        self.backend_port = backend_port
+        self.workdir = workdir
+        self.log_file = workdir / f"rotel-{self.grpc_port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RotelCollector:
+        cmd = [
+            rotel_binary(), "start",
+            "--otlp-grpc-endpoint", f"127.0.0.1:{self.grpc_port}",
+            "--otlp-http-endpoint", f"127.0.0.1:{self.http_port}",
+            "--exporter", "otlp",
+            "--otlp-exporter-endpoint", f"http://127.0.0.1:{self.backend_port}",
+            "--otlp-exporter-protocol", "grpc",
+            "--batch-timeout", "100ms",
+            "--pid-file", str(self.workdir / f"rotel-{self.grpc_port}.pid"),
+            "--log-file", str(self.log_file),
+        ]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for_port(self.grpc_port)
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.grpc_port}"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (fresh OpenTelemetry globals)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout
+    )
