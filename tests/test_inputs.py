@@ -25,7 +25,7 @@ def summary(x, **kw):
 def test_numpy_2d():
     x = np.array([[1.0, 10.0], [3.0, 30.0]])
     s = summary(x)
-    assert (s.summary_rows, s.feature_count, s.names) == (2, 2, ["x0", "x1"])
+    assert (s.summary_rows, s.feature_count, list(s.names)) == (2, 2, ["x0", "x1"])
     assert s.mean == [2.0, 20.0] and s.min == [1.0, 10.0] and s.max == [3.0, 30.0]
     assert batch_size(x) == 2
 
@@ -122,7 +122,7 @@ def test_inputs_without_a_feature_view():
 
 def test_registered_names_apply_when_counts_match():
     assert summary(np.ones((2, 2)), feature_names=["a", "b"]).names == ["a", "b"]
-    assert summary(np.ones((2, 3)), feature_names=["a", "b"]).names == ["x0", "x1", "x2"]
+    assert summary(np.ones((2, 3)), feature_names=["a", "b"]).names == ("x0", "x1", "x2")
 
 
 @settings(max_examples=60, deadline=None)

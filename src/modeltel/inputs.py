@@ -9,6 +9,7 @@ libraries are recognised by the module of the input's type, never imported here.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,7 @@ class InputSummary:
 
     summary_rows: int
     feature_count: int
-    names: list[str]
+    names: Sequence[str]
     mean: list[float]
     min: list[float]
     max: list[float]
@@ -94,8 +95,9 @@ def _stride(rows: int, max_rows: int) -> int:
     return max(1, math.ceil(rows / max_rows))
 
 
-def _default_names(count: int) -> list[str]:
-    return [f"x{i}" for i in range(count)]
+@functools.lru_cache(maxsize=64)
+def _default_names(count: int) -> tuple[str, ...]:
+    return tuple(f"x{i}" for i in range(count))
 
 
 # A sample is either a 2-D float array (all sampled features numeric) or a list of 1-D
@@ -230,19 +232,32 @@ def _as_column(values: np.ndarray) -> np.ndarray:
 
 
 def _numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float], int]:
+    """Per-column mean/min/max ignoring NaN, and the NaN count, of a 2-D float sample."""
     if a.shape[0] == 1:
-        # One row: the summary is the row itself; skip three reductions.
+        # One row: the summary is the row itself; skip the reductions.
         values = a[0].tolist()
         return values, values, values, int(np.count_nonzero(a != a))
-    missing_mask = np.isnan(a)
+    # One feature per contiguous row: numpy reduces along the last axis several times
+    # faster than down the columns of a (rows, features) sample.
+    t = np.ascontiguousarray(a.T)
+    rows = t.shape[1]
+    total = np.add.reduce(t, axis=1)
+    if not np.isnan(total).any():
+        # NaN propagates through the sum, so a NaN-free sum proves nothing is missing and
+        # the mask pass can be skipped.
+        return (
+            (total / rows).tolist(),
+            np.minimum.reduce(t, axis=1).tolist(),
+            np.maximum.reduce(t, axis=1).tolist(),
+            0,
+        )
+    missing_mask = np.isnan(t)
     missing = int(np.count_nonzero(missing_mask))
-    if missing == 0:
-        return a.mean(axis=0).tolist(), a.min(axis=0).tolist(), a.max(axis=0).tolist(), 0
-    present = a.shape[0] - missing_mask.sum(axis=0)
+    present = rows - missing_mask.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(missing_mask, 0.0, a).sum(axis=0) / present
-    lo = np.where(missing_mask, np.inf, a).min(axis=0)
-    hi = np.where(missing_mask, -np.inf, a).max(axis=0)
+        mean = np.where(missing_mask, 0.0, t).sum(axis=1) / present
+    lo = np.where(missing_mask, np.inf, t).min(axis=1)
+    hi = np.where(missing_mask, -np.inf, t).max(axis=1)
     empty = present == 0
     lo[empty] = np.nan
     hi[empty] = np.nan
@@ -260,6 +275,13 @@ def _column_stats(col: np.ndarray) -> tuple[float, float, float, int]:
         stats = _numeric_stats(present.astype(np.float64).reshape(-1, 1))
         return stats[0][0], stats[1][0], stats[2][0], int(missing_mask.sum())
     return math.nan, math.nan, math.nan, int(missing_mask.sum())
+
+
+def _names_list(names: Sequence[Any], limit: int) -> Sequence[str]:
+    if isinstance(names, tuple):  # registered names are already strings
+        return names[:limit]
+    listed = names[:limit].tolist() if isinstance(names, np.ndarray) else list(names[:limit])
+    return listed if all(isinstance(n, str) for n in listed) else [str(n) for n in listed]
 
 
 def _is_missing(value: Any) -> bool:
@@ -289,12 +311,10 @@ def summarize_input(
     if sampled is None:
         return None
     table, feature_count, names = sampled
-    if names is None or (feature_names is not None and len(feature_names) == feature_count):
-        names = (
-            [str(n) for n in feature_names[:max_features]]
-            if feature_names is not None and len(feature_names) == feature_count
-            else _default_names(min(feature_count, max_features))
-        )
+    if feature_names is not None and len(feature_names) == feature_count:
+        names = _names_list(feature_names, max_features)
+    elif names is None:
+        names = _default_names(min(feature_count, max_features))
     if isinstance(table, np.ndarray):
         rows = int(table.shape[0])
         mean, lo, hi, missing = _numeric_stats(table) if table.size else ([], [], [], 0)

@@ -54,6 +54,8 @@ def _label_strings(values: np.ndarray, classes: Sequence[Any] | None) -> list[st
 
 
 def _counts_attributes(labels: list[str], counts: np.ndarray) -> dict[str, Any]:
+    if len(labels) == 1:
+        return {semconv.ML_OUTPUT_CLASS_LABELS: labels, semconv.ML_OUTPUT_CLASS_COUNTS: counts.tolist()}
     order = np.argsort(-counts, kind="stable")[:MAX_CLASSES]
     return {
         semconv.ML_OUTPUT_CLASS_LABELS: [labels[i] for i in order],
@@ -76,12 +78,28 @@ def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -
 def _looks_like_probabilities(a: np.ndarray) -> bool:
     if a.ndim != 2 or a.shape[1] < 2 or a.dtype.kind != "f" or a.size == 0:
         return False
-    if not np.isfinite(a).all() or a.min() < 0.0 or a.max() > 1.0:
+    if not (a.min() >= 0.0 and a.max() <= 1.0):  # also False for NaN
         return False
-    return bool(np.allclose(a.sum(axis=1), 1.0, atol=1e-3))
+    return bool(np.abs(a.sum(axis=1) - 1.0).max() <= 1e-3)
 
 
-def _class_attributes(labels: np.ndarray) -> dict[str, Any] | None:
+def _class_attributes(labels: np.ndarray, classes: Sequence[Any] | None) -> dict[str, Any] | None:
+    if labels.shape[0] == 1:
+        return _counts_attributes([str(labels[0])], np.ones(1, dtype=np.int64))
+    if labels.dtype.kind in "iub":
+        # Small integer ranges: one bincount instead of a sort.
+        lo, hi = int(labels.min()), int(labels.max())
+        if hi - lo < 4096:
+            counts = np.bincount(labels.astype(np.int64) - lo)
+            present = np.flatnonzero(counts)
+            return _counts_attributes([str(v + lo) for v in present.tolist()], counts[present])
+    if isinstance(classes, np.ndarray) and classes.dtype == labels.dtype and classes.ndim == 1:
+        # A classifier's sorted classes_: locate each label by binary search.
+        idx = np.minimum(np.searchsorted(classes, labels), len(classes) - 1)
+        if np.array_equal(classes[idx], labels):
+            counts = np.bincount(idx, minlength=len(classes))
+            present = np.flatnonzero(counts)
+            return _counts_attributes([str(classes[i]) for i in present.tolist()], counts[present])
     try:
         values, counts = np.unique(labels, return_counts=True)
     except TypeError:  # mixed, unorderable labels
@@ -161,7 +179,7 @@ def summarize_output(
         or (is_classifier and operation == "predict")
         or (flat.dtype.kind in "iu" and np.unique(flat).size <= MAX_CLASSES)
     ):
-        return _class_attributes(flat) or {}
+        return _class_attributes(flat, classes) or {}
     if a.dtype.kind in "fiu":
         return _numeric_attributes(a, max_columns)
     return {}

@@ -84,9 +84,13 @@ def _input_attributes(x: Any, rows: int, bind: Binding, model: Any) -> dict[str,
 
 
 class Call:
-    """An observed prediction in flight: created by ``begin``, closed by ``ok`` or ``failed``."""
+    """An observed prediction in flight: created by ``begin``, closed by ``ok`` or ``failed``.
 
-    __slots__ = ("_telemetry", "_bind", "_model", "_span", "_ctx_token", "_phase_token", "_rows", "_start")
+    Span attributes are gathered into one dict and set once when the call ends: the SDK
+    validates and locks per ``set_attributes`` call, and this is the hot path.
+    """
+
+    __slots__ = ("_telemetry", "_bind", "_model", "_span", "_attrs", "_ctx_token", "_phase_token", "_rows", "_start")
 
     def __init__(self, telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> None:
         self._telemetry = telemetry
@@ -97,10 +101,12 @@ class Call:
         )
         self._span = span
         self._rows = 0
+        # Input attributes are computed before the call: the model may mutate its input.
+        self._attrs: dict[str, Any] | None = None
         try:
             self._rows = batch_size(x)
             if span.is_recording():
-                span.set_attributes(_input_attributes(x, self._rows, bind, model))
+                self._attrs = _input_attributes(x, self._rows, bind, model)
         except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
             report_internal_error("input_summary", exc, telemetry)
         self._ctx_token = otel_context.attach(trace.set_span_in_context(span))
@@ -116,17 +122,19 @@ class Call:
 
     def ok(self, result: Any) -> None:
         duration = self._close_context()
-        bind, span = self._bind, self._span
+        bind, span, attrs = self._bind, self._span, self._attrs
         try:
-            attrs = bind.metric_attributes
-            self._telemetry.duration.record(duration, attrs)
+            metric_attrs = bind.metric_attributes
+            self._telemetry.duration.record(duration, metric_attrs)
             if self._rows:
-                self._telemetry.rows.add(self._rows, attrs)
-            if span.is_recording() and bind.settings.summaries:
-                span.set_attributes(self._output_attributes(result))
+                self._telemetry.rows.add(self._rows, metric_attrs)
+            if attrs is not None and bind.settings.summaries:
+                attrs.update(self._output_attributes(result))
         except Exception as exc:  # noqa: BLE001
             report_internal_error("output_summary", exc, self._telemetry)
         finally:
+            if attrs:
+                span.set_attributes(attrs)
             span.end()
 
     def _output_attributes(self, result: Any) -> dict[str, Any]:
@@ -152,7 +160,7 @@ class Call:
             if self._rows:
                 self._telemetry.rows.add(self._rows, attrs)
             if span.is_recording():
-                span.set_attribute(semconv.ERROR_TYPE, error_type)
+                span.set_attributes({**(self._attrs or {}), semconv.ERROR_TYPE: error_type})
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"{error_type}: {exc}"))
         except Exception as internal:  # noqa: BLE001

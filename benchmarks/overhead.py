@@ -1,0 +1,141 @@
+"""Per-call overhead of modeltel relative to the OpenTelemetry floor, in one run.
+
+For each case, rounds interleave three variants over the same input:
+  bare          the model call with modeltel uninstrumented;
+  floor         the same call plus one bare SDK span (start + end) and one histogram record;
+  instrumented  the call with ``modeltel.instrument()`` active (span, summaries, metrics).
+ratio = (instrumented - bare) / (floor - bare), medians over rounds. Targets (issue 2):
+<= 2.0 for 1 row and <= 3.0 for 10,000 rows.
+
+Run: python benchmarks/overhead.py [--rounds 15] [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+
+class _DiscardExporter(SpanExporter):
+    """Accepts batches and drops them: the export thread's work stays, the network does not."""
+
+    def export(self, spans: Sequence[object]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def _providers() -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(_DiscardExporter(), max_queue_size=1 << 16))
+    trace.set_tracer_provider(provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
+def _time(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def measure(name: str, predict: Callable[[], object], rounds: int, calls: int) -> dict[str, float]:
+    import modeltel
+
+    tracer = trace.get_tracer("benchmark-floor")
+    histogram = metrics.get_meter("benchmark-floor").create_histogram("floor.duration", unit="s")
+    attrs = {"ml.model.name": name, "ml.operation": "predict"}
+
+    def floor() -> None:
+        span = tracer.start_span("predict floor")
+        start = time.perf_counter()
+        predict()
+        histogram.record(time.perf_counter() - start, attrs)
+        span.end()
+
+    samples: dict[str, list[float]] = {"bare": [], "floor": [], "instrumented": []}
+    for _ in range(2):  # warm-up: caches, lazy imports, first-span set-up
+        modeltel.instrument()
+        _time(predict, calls // 4 + 1)
+        modeltel.uninstrument()
+        _time(floor, calls // 4 + 1)
+    for _ in range(rounds):
+        order = ["bare", "floor", "instrumented"]
+        random.shuffle(order)
+        for variant in order:
+            if variant == "instrumented":
+                modeltel.instrument()
+                samples[variant].append(_time(predict, calls))
+                modeltel.uninstrument()
+            else:
+                samples[variant].append(_time(predict if variant == "bare" else floor, calls))
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    med["ratio"] = (med["instrumented"] - med["bare"]) / (med["floor"] - med["bare"])
+    return med
+
+
+def cases(rows_list: Sequence[int]) -> list[tuple[str, int, Callable[[], object]]]:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 20))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    out: list[tuple[str, int, Callable[[], object]]] = []
+    for rows in rows_list:
+        batch = X[:rows].copy()
+        out.append(("LogisticRegression.predict (20 features)", rows, lambda b=batch: clf.predict(b)))
+    try:
+        import torch
+    except ImportError:
+        return out
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(
+        torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2)
+    ).eval()
+    torch.set_num_threads(1)
+    for rows in rows_list:
+        batch_t = torch.from_numpy(X[:rows].astype(np.float32))
+
+        def run(b: torch.Tensor = batch_t) -> object:
+            with torch.inference_mode():
+                return mlp(b)
+
+        out.append(("torch MLP 20-64-64-2", rows, run))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1, 10_000])
+    args = parser.parse_args(argv)
+    _providers()
+    targets = {1: 2.0, 10_000: 3.0}
+    print(f"{'case':<42} {'rows':>6} {'bare us':>9} {'floor+us':>9} {'added us':>9} {'ratio':>6} target")
+    failed = False
+    for name, rows, predict in cases(args.rows):
+        calls = max(5, args.calls // max(1, rows // 1000))
+        m = measure(name, predict, args.rounds, calls)
+        target = targets.get(rows)
+        ok = target is None or m["ratio"] <= target
+        failed |= not ok
+        print(
+            f"{name:<42} {rows:>6} {m['bare'] * 1e6:>9.1f} {(m['floor'] - m['bare']) * 1e6:>9.1f} "
+            f"{(m['instrumented'] - m['bare']) * 1e6:>9.1f} {m['ratio']:>6.2f} "
+            f"{'' if target is None else ('<= %.1f %s' % (target, 'ok' if ok else 'MISSED'))}"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
