@@ -16,7 +16,7 @@ def out(y, operation="predict", classes=None, is_classifier=False, **kw):
 
 def test_string_labels_are_counted_most_frequent_first():
     a = out(np.array(["cat", "dog", "dog"]))
-    assert a == {"ml.output.class.labels": ["dog", "cat"], "ml.output.class.counts": [2, 1]}
+    assert a == {"ml.output.class.labels": ("dog", "cat"), "ml.output.class.counts": (2, 1)}
 
 
 def test_probabilities_use_classes_and_confidence():
@@ -36,7 +36,7 @@ def test_numeric_single_and_multi_column():
     a = out(np.array([1.0, 3.0]))
     assert (a["ml.output.mean"], a["ml.output.min"], a["ml.output.max"]) == (2.0, 1.0, 3.0)
     m = out(np.array([[1.0, 10.0], [3.0, 30.0]]), "transform")
-    assert m["ml.output.mean"] == [2.0, 20.0]
+    assert m["ml.output.mean"] == (2.0, 20.0)
 
 
 def test_many_integer_values_are_numbers_not_classes():

@@ -109,7 +109,8 @@ def _sample_array(x: np.ndarray, max_rows: int, max_features: int) -> tuple[_Tab
     if x.ndim <= 1:
         x = x.reshape(1, -1)
     else:
-        x = x[:: _stride(x.shape[0], max_rows)]
+        if x.shape[0] > max_rows:
+            x = x[:: _stride(x.shape[0], max_rows)]
         if x.ndim > 2:
             # Images, sequences...: summarised over the leading axis, the rest flattened
             # (a view: the trailing axes of a row stay contiguous).
@@ -153,19 +154,21 @@ def _sample_records(records: Sequence[Mapping[Any, Any]], max_rows: int, max_fea
     return columns, len(names_all), [str(n) for n in names]
 
 
-def _sample_tensor(x: Any, max_rows: int, max_features: int, on_device: bool):
+def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
+    """A CPU tensor as a zero-copy numpy view (sampling then happens in numpy, which costs
+    far fewer calls than doing it in torch); a tensor on an accelerator is row-sampled
+    first so only the sample moves, or None when ``on_device`` is off."""
     t = x.detach()
-    if (t.device.type != "cpu" and not on_device) or t.is_complex():
-        return None
-    if t.dim() <= 1:
-        t = t.reshape(1, -1)
-    else:
-        t = t[:: _stride(t.shape[0], max_rows)]
-        if t.dim() > 2:
-            t = t.reshape(t.shape[0], -1)
-    feature_count = int(t.shape[1])
-    # Slice before converting so only the sample is copied (and moved off the device).
-    return t[:, :max_features].double().cpu().numpy(), feature_count
+    if t.device.type != "cpu":
+        if not on_device:
+            return None
+        if t.dim() >= 1 and t.shape[0] > max_rows:
+            t = t[:: _stride(t.shape[0], max_rows)]
+        t = t.cpu()
+    try:
+        return t.numpy()
+    except TypeError:  # bfloat16 and other dtypes numpy lacks
+        return t.float().numpy()
 
 
 def _sample(x: Any, max_rows: int, max_features: int, on_device: bool):
@@ -178,8 +181,8 @@ def _sample(x: Any, max_rows: int, max_features: int, on_device: bool):
     if _is_pandas(x, "Series"):
         return _sample_frame(x.to_frame().T, max_rows, max_features)
     if _is_torch(x):
-        res = _sample_tensor(x, max_rows, max_features, on_device)
-        return None if res is None else (*res, None)
+        arr = tensor_sample(x, max_rows, on_device)
+        return None if arr is None else (*_sample_array(arr, max_rows, max_features), None)
     if _is_sparse(x):
         rows = x.tocsr()[:: _stride(x.shape[0], max_rows), :max_features]
         return rows.toarray().astype(np.float64, copy=False), int(x.shape[1]), None
@@ -231,7 +234,7 @@ def _as_column(values: np.ndarray) -> np.ndarray:
     return values.astype(object)
 
 
-def _numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float], int]:
+def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float], int]:
     """Per-column mean/min/max ignoring NaN, and the NaN count, of a 2-D float sample."""
     if a.shape[0] == 1:
         # One row: the summary is the row itself; skip the reductions.
@@ -267,12 +270,12 @@ def _numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float]
 
 def _column_stats(col: np.ndarray) -> tuple[float, float, float, int]:
     if col.dtype.kind == "f":
-        stats = _numeric_stats(col.reshape(-1, 1))
+        stats = numeric_stats(col.reshape(-1, 1))
         return stats[0][0], stats[1][0], stats[2][0], stats[3]
     missing_mask = np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.shape[0])
     present = col[~missing_mask]
     if present.size and all(isinstance(v, numbers.Real) for v in present):
-        stats = _numeric_stats(present.astype(np.float64).reshape(-1, 1))
+        stats = numeric_stats(present.astype(np.float64).reshape(-1, 1))
         return stats[0][0], stats[1][0], stats[2][0], int(missing_mask.sum())
     return math.nan, math.nan, math.nan, int(missing_mask.sum())
 
@@ -317,7 +320,7 @@ def summarize_input(
         names = _default_names(min(feature_count, max_features))
     if isinstance(table, np.ndarray):
         rows = int(table.shape[0])
-        mean, lo, hi, missing = _numeric_stats(table) if table.size else ([], [], [], 0)
+        mean, lo, hi, missing = numeric_stats(table) if table.size else ([], [], [], 0)
     else:
         rows = int(table[0].shape[0]) if table else 0
         stats = [_column_stats(col) for col in table]

@@ -46,6 +46,8 @@ class Binding:
     span_name: str
     span_attributes: dict[str, Any]
     metric_attributes: dict[str, Any]
+    # Hashable identity of metric_attributes (bindings are rebuilt; tallies must not be).
+    metric_key: tuple[Any, ...]
     settings: Settings
     feature_names: tuple[str, ...] | None
     generation: int
@@ -141,6 +143,7 @@ def binding(
         span_name=f"{operation} {name}",
         span_attributes=dict(attrs),
         metric_attributes=dict(attrs),
+        metric_key=tuple(sorted(attrs.items())),
         settings=settings,
         feature_names=feature_names,
         generation=state.generation,

@@ -8,14 +8,13 @@ Like input summaries, everything is computed on an evenly strided sample of at m
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from modeltel import semconv
-from modeltel.inputs import _is_pandas, _is_torch, _stride
+from modeltel.inputs import _is_pandas, _is_torch, _stride, numeric_stats, tensor_sample
 
 # Labels kept on a span: the most frequent ones. Bounded so a 1000-class softmax or an
 # integer regression target cannot produce an oversized span.
@@ -30,13 +29,7 @@ def _to_array(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | Non
     if isinstance(y, np.ndarray):
         return y
     if _is_torch(y):
-        t = y.detach()
-        if (t.device.type != "cpu" and not device_summaries) or t.is_complex():
-            return None
-        if t.dim() >= 1:
-            t = t[:: _stride(t.shape[0], max_rows)]
-        # numpy has no bfloat16/float16 reductions worth trusting: widen the sample only.
-        return (t.double() if t.is_floating_point() else t).cpu().numpy()
+        return tensor_sample(y, max_rows, device_summaries)
     if _is_pandas(y, "Series") or _is_pandas(y, "DataFrame"):
         return y.to_numpy()
     if isinstance(y, (list, tuple)) and y:
@@ -55,11 +48,11 @@ def _label_strings(values: np.ndarray, classes: Sequence[Any] | None) -> list[st
 
 def _counts_attributes(labels: list[str], counts: np.ndarray) -> dict[str, Any]:
     if len(labels) == 1:
-        return {semconv.ML_OUTPUT_CLASS_LABELS: labels, semconv.ML_OUTPUT_CLASS_COUNTS: counts.tolist()}
+        return {semconv.ML_OUTPUT_CLASS_LABELS: tuple(labels), semconv.ML_OUTPUT_CLASS_COUNTS: tuple(counts.tolist())}
     order = np.argsort(-counts, kind="stable")[:MAX_CLASSES]
     return {
-        semconv.ML_OUTPUT_CLASS_LABELS: [labels[i] for i in order],
-        semconv.ML_OUTPUT_CLASS_COUNTS: counts[order].tolist(),
+        semconv.ML_OUTPUT_CLASS_LABELS: tuple(labels[i] for i in order),
+        semconv.ML_OUTPUT_CLASS_COUNTS: tuple(counts[order].tolist()),
     }
 
 
@@ -78,20 +71,27 @@ def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -
 def _looks_like_probabilities(a: np.ndarray) -> bool:
     if a.ndim != 2 or a.shape[1] < 2 or a.dtype.kind != "f" or a.size == 0:
         return False
-    if not (a.min() >= 0.0 and a.max() <= 1.0):  # also False for NaN
-        return False
-    return bool(np.abs(a.sum(axis=1) - 1.0).max() <= 1e-3)
+    if not (np.minimum.reduce(a, axis=None) >= 0.0 and np.maximum.reduce(a, axis=None) <= 1.0):
+        return False  # also for NaN
+    return bool(np.maximum.reduce(np.abs(np.add.reduce(a, axis=1) - 1.0)) <= 1e-3)
 
 
-def _class_attributes(labels: np.ndarray, classes: Sequence[Any] | None) -> dict[str, Any] | None:
+def _class_attributes(
+    labels: np.ndarray, classes: Sequence[Any] | None, max_distinct: int | None = None
+) -> dict[str, Any] | None:
+    """Counts per label; None when they cannot be counted or exceed ``max_distinct``."""
     if labels.shape[0] == 1:
         return _counts_attributes([str(labels[0])], np.ones(1, dtype=np.int64))
     if labels.dtype.kind in "iub":
         # Small integer ranges: one bincount instead of a sort.
         lo, hi = int(labels.min()), int(labels.max())
+        if hi - lo >= 4096 and max_distinct is not None:
+            return None
         if hi - lo < 4096:
             counts = np.bincount(labels.astype(np.int64) - lo)
             present = np.flatnonzero(counts)
+            if max_distinct is not None and present.size > max_distinct:
+                return None
             return _counts_attributes([str(v + lo) for v in present.tolist()], counts[present])
     if isinstance(classes, np.ndarray) and classes.dtype == labels.dtype and classes.ndim == 1:
         # A classifier's sorted classes_: locate each label by binary search.
@@ -108,40 +108,21 @@ def _class_attributes(labels: np.ndarray, classes: Sequence[Any] | None) -> dict
 
 
 def _numeric_attributes(a: np.ndarray, max_columns: int) -> dict[str, Any]:
-    a = a.astype(np.float64, copy=False)
-    if a.ndim == 1:
-        a = a.reshape(-1, 1)
-    a = a.reshape(a.shape[0], -1)[:, :max_columns]
+    a = a.reshape(a.shape[0], -1)[:, :max_columns] if a.ndim > 1 else a.reshape(-1, 1)
     if a.shape[0] == 0 or a.shape[1] == 0:
         return {}
-    with np.errstate(invalid="ignore"):
-        if np.isnan(a).any():
-            mean, lo, hi = _nan_reductions(a)
-        else:
-            mean, lo, hi = a.mean(axis=0), a.min(axis=0), a.max(axis=0)
+    mean, lo, hi, _ = numeric_stats(a.astype(np.float64, copy=False))
     if a.shape[1] == 1:
         return {
-            semconv.ML_OUTPUT_MEAN: float(mean[0]),
-            semconv.ML_OUTPUT_MIN: float(lo[0]),
-            semconv.ML_OUTPUT_MAX: float(hi[0]),
+            semconv.ML_OUTPUT_MEAN: mean[0],
+            semconv.ML_OUTPUT_MIN: lo[0],
+            semconv.ML_OUTPUT_MAX: hi[0],
         }
     return {
-        semconv.ML_OUTPUT_MEAN: mean.tolist(),
-        semconv.ML_OUTPUT_MIN: lo.tolist(),
-        semconv.ML_OUTPUT_MAX: hi.tolist(),
+        semconv.ML_OUTPUT_MEAN: tuple(mean),
+        semconv.ML_OUTPUT_MIN: tuple(lo),
+        semconv.ML_OUTPUT_MAX: tuple(hi),
     }
-
-
-def _nan_reductions(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mask = np.isnan(a)
-    present = (~mask).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(mask, 0.0, a).sum(axis=0) / present
-    lo = np.where(mask, np.inf, a).min(axis=0)
-    hi = np.where(mask, -np.inf, a).max(axis=0)
-    lo[present == 0] = math.nan
-    hi[present == 0] = math.nan
-    return mean, lo, hi
 
 
 def summarize_output(
@@ -161,12 +142,15 @@ def summarize_output(
 
     >>> summarize_output(np.array([0, 1, 1]), operation="predict", classes=None,
     ...                  is_classifier=True, max_rows=256, max_columns=64)
-    {'ml.output.class.labels': ['1', '0'], 'ml.output.class.counts': [2, 1]}
+    {'ml.output.class.labels': ('1', '0'), 'ml.output.class.counts': (2, 1)}
     """
     a = _to_array(y, max_rows, device_summaries)
     if a is None or a.dtype.kind == "c":
         return {}
-    a = a.reshape(1) if a.ndim == 0 else a[:: _stride(a.shape[0], max_rows)]
+    if a.ndim == 0:
+        a = a.reshape(1)
+    elif a.shape[0] > max_rows:
+        a = a[:: _stride(a.shape[0], max_rows)]
     if a.size == 0:
         return {}
     if operation in _PROBA_OPERATIONS and a.ndim == 2 and a.dtype.kind == "f":
@@ -174,12 +158,14 @@ def summarize_output(
     if operation in _MAYBE_PROBA_OPERATIONS and _looks_like_probabilities(a):
         return _proba_attributes(a, classes, log=False)
     flat = a.reshape(-1) if a.ndim == 2 and a.shape[1] == 1 else a
-    if flat.ndim == 1 and (
-        flat.dtype.kind in "USOb"
-        or (is_classifier and operation == "predict")
-        or (flat.dtype.kind in "iu" and np.unique(flat).size <= MAX_CLASSES)
-    ):
-        return _class_attributes(flat, classes) or {}
+    if flat.ndim == 1:
+        if flat.dtype.kind in "USOb" or (is_classifier and operation == "predict"):
+            return _class_attributes(flat, classes) or {}
+        if flat.dtype.kind in "iu":
+            # Integers with few distinct values are labels (argmax indices); else numbers.
+            attrs = _class_attributes(flat, classes, max_distinct=MAX_CLASSES)
+            if attrs is not None:
+                return attrs
     if a.dtype.kind in "fiu":
         return _numeric_attributes(a, max_columns)
     return {}

@@ -20,6 +20,7 @@ from modeltel import semconv, state
 from modeltel.inputs import batch_size, summarize_input
 from modeltel.models import Binding
 from modeltel.outputs import summarize_output
+from modeltel.span_attributes import set_prevalidated
 from modeltel.telemetry import Telemetry, report_internal_error
 
 IDLE, PREDICTING, TRAINING = 0, 1, 2
@@ -55,14 +56,25 @@ def training() -> _phase_scope:
     return _phase_scope(TRAINING)
 
 
+def _fitted_attribute(bind: Binding, model: Any, name: str) -> Any:
+    """A scikit-learn style fitted attribute (``classes_``, ``feature_names_in_``) or None.
+
+    Not looked up on torch modules: a miss goes through ``Module.__getattr__`` and raises
+    an AttributeError internally, which costs more than the rest of the summary.
+    """
+    if model is None or bind.framework == semconv.FRAMEWORK_PYTORCH:
+        return None
+    return getattr(model, name, None)
+
+
 def _input_attributes(x: Any, rows: int, bind: Binding, model: Any) -> dict[str, Any]:
     attrs: dict[str, Any] = {semconv.ML_BATCH_SIZE: rows}
     settings = bind.settings
     if not settings.summaries:
         return attrs
     names = bind.feature_names
-    if names is None and model is not None:
-        names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        names = _fitted_attribute(bind, model, "feature_names_in_")
     summary = summarize_input(
         x,
         max_rows=settings.summary_max_rows,
@@ -76,10 +88,10 @@ def _input_attributes(x: Any, rows: int, bind: Binding, model: Any) -> dict[str,
     attrs[semconv.ML_INPUT_FEATURE_COUNT] = summary.feature_count
     attrs[semconv.ML_INPUT_MISSING_COUNT] = summary.missing
     if summary.names:
-        attrs[semconv.ML_INPUT_FEATURE_NAMES] = summary.names
-        attrs[semconv.ML_INPUT_FEATURE_MEAN] = summary.mean
-        attrs[semconv.ML_INPUT_FEATURE_MIN] = summary.min
-        attrs[semconv.ML_INPUT_FEATURE_MAX] = summary.max
+        attrs[semconv.ML_INPUT_FEATURE_NAMES] = tuple(summary.names)
+        attrs[semconv.ML_INPUT_FEATURE_MEAN] = tuple(summary.mean)
+        attrs[semconv.ML_INPUT_FEATURE_MIN] = tuple(summary.min)
+        attrs[semconv.ML_INPUT_FEATURE_MAX] = tuple(summary.max)
     return attrs
 
 
@@ -124,22 +136,21 @@ class Call:
         duration = self._close_context()
         bind, span, attrs = self._bind, self._span, self._attrs
         try:
-            metric_attrs = bind.metric_attributes
-            self._telemetry.duration.record(duration, metric_attrs)
+            self._telemetry.duration.record(duration, bind.metric_attributes)
             if self._rows:
-                self._telemetry.rows.add(self._rows, metric_attrs)
+                self._telemetry.tally(bind.metric_key, bind.metric_attributes).add(self._rows)
             if attrs is not None and bind.settings.summaries:
                 attrs.update(self._output_attributes(result))
         except Exception as exc:  # noqa: BLE001
             report_internal_error("output_summary", exc, self._telemetry)
         finally:
             if attrs:
-                span.set_attributes(attrs)
+                set_prevalidated(span, attrs)
             span.end()
 
     def _output_attributes(self, result: Any) -> dict[str, Any]:
         settings = self._bind.settings
-        classes = getattr(self._model, "classes_", None) if self._model is not None else None
+        classes = _fitted_attribute(self._bind, self._model, "classes_")
         return summarize_output(
             result,
             operation=self._bind.operation,
@@ -158,7 +169,8 @@ class Call:
             attrs = self._bind.error_metric_attributes(error_type)
             self._telemetry.duration.record(duration, attrs)
             if self._rows:
-                self._telemetry.rows.add(self._rows, attrs)
+                key = (*self._bind.metric_key, (semconv.ERROR_TYPE, error_type))
+                self._telemetry.tally(key, attrs).add(self._rows)
             if span.is_recording():
                 span.set_attributes({**(self._attrs or {}), semconv.ERROR_TYPE: error_type})
                 span.record_exception(exc)

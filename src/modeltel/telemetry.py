@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from modeltel import semconv
 from modeltel._version import __version__
@@ -37,8 +39,13 @@ class Telemetry:
             description="Wall-clock duration of a prediction call.",
             explicit_bucket_boundaries_advisory=list(semconv.DURATION_BUCKETS_S),
         )
-        self.rows = meter.create_counter(
+        # Rows are tallied in process and reported when metrics are collected: a plain
+        # integer add per call instead of an SDK measurement (~7 us) on the hot path.
+        self._tallies: dict[tuple[Any, ...], Tally] = {}
+        self._tallies_lock = threading.Lock()
+        self.rows = meter.create_observable_counter(
             semconv.ML_PREDICTION_ROWS,
+            callbacks=[self._observe_rows],
             unit="{row}",
             description="Rows (samples) passed to prediction calls.",
         )
@@ -47,6 +54,34 @@ class Telemetry:
             unit="{error}",
             description="Failures inside modeltel; they never reach the caller.",
         )
+
+
+    def tally(self, key: tuple[Any, ...], attributes: dict[str, Any]) -> Tally:
+        """The row tally for one metric attribute set (``key`` identifies it)."""
+        found = self._tallies.get(key)
+        if found is None:
+            with self._tallies_lock:
+                found = self._tallies.setdefault(key, Tally(attributes))
+        return found
+
+    def _observe_rows(self, options: CallbackOptions) -> Iterable[Observation]:
+        for tally in list(self._tallies.values()):
+            yield Observation(tally.value, tally.attributes)
+
+
+class Tally:
+    """A monotonically increasing count, safe to add to from many threads."""
+
+    __slots__ = ("attributes", "value", "_lock")
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        self.attributes = dict(attributes)
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self, amount: int) -> None:
+        with self._lock:
+            self.value += amount
 
 
 _default: Telemetry | None = None
