@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from tests.otlp_backend import OtlpBackend, RotelCollector, run_python
+from modeltel.testing import OtlpBackend, RotelCollector
+from tests.helpers import run_python
 
 pytestmark = pytest.mark.integration
 

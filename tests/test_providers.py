@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.otlp_backend import OtlpBackend, run_python
+from modeltel.testing import OtlpBackend
+from tests.helpers import run_python
 
 INSPECT = textwrap.dedent(
     """

@@ -1,14 +1,19 @@
-"""Test-side real servers: an OTLP/gRPC backend that records what arrives, and a rotel
-collector process in front of it (see ../shared/INFRA.md: no Jaeger/Tempo server exists
-here, so the trace backend is this small receiver speaking real OTLP on a real socket)."""
+"""Real OTLP plumbing for tests and demos: an OTLP/gRPC backend that records what arrives,
+and a rotel collector process (PyPI ``rotel``) in front of it.
+
+Use them to check, on one machine, that telemetry really leaves a process over OTLP and
+passes a collector unchanged:
+
+>>> backend = OtlpBackend().start()
+>>> collector = RotelCollector(backend.port, Path("/tmp")).start()
+>>> modeltel.instrument(endpoint=collector.endpoint)
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from concurrent import futures
@@ -169,10 +174,3 @@ class RotelCollector:
                 self.process.wait()
 
 
-def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter (fresh OpenTelemetry globals)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout
-    )
