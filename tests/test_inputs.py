@@ -55,7 +55,7 @@ def test_row_budget_samples_evenly_and_reports_rows():
     x = np.arange(10_000, dtype=float).reshape(-1, 1)
     s = summary(x, max_rows=100)
     assert batch_size(x) == 10_000
-    assert s.summary_rows == 100
+    assert s.summary_rows <= 100 and s.summary_rows >= 90  # 16 runs of consecutive rows
     assert s.min == [0.0] and s.max[0] >= 9_800  # spread across the batch, not the head
     assert s.mean[0] == pytest.approx(4_950, rel=0.01)
 

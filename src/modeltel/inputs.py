@@ -91,8 +91,40 @@ def batch_size(x: Any) -> int:
     return 1
 
 
-def _stride(rows: int, max_rows: int) -> int:
-    return max(1, math.ceil(rows / max_rows))
+# The row sample is this many evenly spaced runs of consecutive rows rather than every k-th
+# row: right after a large batch the input is out of cache, and a strided sample pays a
+# cache and TLB miss per row (measured here: 150 us for 256 rows of a 10,000-row batch, six
+# times the warm cost); a few contiguous runs stream.
+_SAMPLE_RUNS = 16
+
+
+@functools.lru_cache(maxsize=256)
+def sample_index(rows: int, max_rows: int) -> np.ndarray | None:
+    """Row positions of the summary sample, or None when every row fits the budget.
+
+    >>> sample_index(10, 256) is None
+    True
+    >>> len(sample_index(10_000, 256))
+    256
+    """
+    if rows <= max_rows:
+        return None
+    runs = min(_SAMPLE_RUNS, max_rows)
+    length = max_rows // runs
+    starts = np.linspace(0, rows - length, runs).astype(np.intp)
+    index = (starts[:, None] + np.arange(length, dtype=np.intp)).ravel()
+    index.setflags(write=False)
+    return index
+
+
+def take_rows(x: Any, max_rows: int) -> Any:
+    """The sample rows of an array, tensor or list (``x`` itself when all rows fit)."""
+    index = sample_index(len(x), max_rows)
+    if index is None:
+        return x
+    if isinstance(x, (list, tuple)):
+        return [x[i] for i in index.tolist()]
+    return x[index]
 
 
 @functools.lru_cache(maxsize=64)
@@ -109,16 +141,15 @@ def _sample_array(x: np.ndarray, max_rows: int, max_features: int) -> tuple[_Tab
     if x.ndim <= 1:
         x = x.reshape(1, -1)
     else:
-        if x.shape[0] > max_rows:
-            x = x[:: _stride(x.shape[0], max_rows)]
+        x = take_rows(x, max_rows)
         if x.ndim > 2:
             # Images, sequences...: summarised over the leading axis, the rest flattened
             # (a view: the trailing axes of a row stay contiguous).
             x = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
     feature_count = int(x.shape[1])
-    sample = x[:, :max_features]
+    sample = x[:, :max_features] if feature_count > max_features else x
     if sample.dtype.kind in _NUMERIC_KINDS:
-        return sample.astype(np.float64, copy=False), feature_count
+        return sample if sample.dtype == np.float64 else sample.astype(np.float64), feature_count
     # Object, string, datetime and complex columns: counted, not averaged (unless an
     # object column holds only numbers).
     return [sample[:, j].astype(object) for j in range(sample.shape[1])], feature_count
@@ -126,7 +157,8 @@ def _sample_array(x: np.ndarray, max_rows: int, max_features: int) -> tuple[_Tab
 
 def _sample_frame(df: Any, max_rows: int, max_features: int) -> tuple[_Table, int, list[str]]:
     feature_count = int(df.shape[1])
-    part = df.iloc[:: _stride(len(df), max_rows), :max_features]
+    index = sample_index(len(df), max_rows)
+    part = df.iloc[:, :max_features] if index is None else df.iloc[index, :max_features]
     names = [str(c) for c in part.columns]
     kinds = {dtype.kind for dtype in part.dtypes}
     if kinds <= _NUMERIC_KINDS:
@@ -144,7 +176,7 @@ def _sample_frame(df: Any, max_rows: int, max_features: int) -> tuple[_Table, in
 
 
 def _sample_records(records: Sequence[Mapping[Any, Any]], max_rows: int, max_features: int):
-    sample = records[:: _stride(len(records), max_rows)]
+    sample = take_rows(records, max_rows)
     keys: dict[Any, None] = {}
     for record in sample:
         keys.update(dict.fromkeys(record))
@@ -162,8 +194,8 @@ def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
     if t.device.type != "cpu":
         if not on_device:
             return None
-        if t.dim() >= 1 and t.shape[0] > max_rows:
-            t = t[:: _stride(t.shape[0], max_rows)]
+        if t.dim() >= 1:
+            t = take_rows(t, max_rows)
         t = t.cpu()
     try:
         return t.numpy()
@@ -184,15 +216,16 @@ def _sample(x: Any, max_rows: int, max_features: int, on_device: bool):
         arr = tensor_sample(x, max_rows, on_device)
         return None if arr is None else (*_sample_array(arr, max_rows, max_features), None)
     if _is_sparse(x):
-        rows = x.tocsr()[:: _stride(x.shape[0], max_rows), :max_features]
+        matrix = x.tocsr()
+        index = sample_index(matrix.shape[0], max_rows)
+        rows = (matrix if index is None else matrix[index])[:, :max_features]
         return rows.toarray().astype(np.float64, copy=False), int(x.shape[1]), None
     if isinstance(x, Mapping):
         if _is_columnar(x):
             frame = {k: np.asarray(v) for k, v in x.items()}
             rows = len(next(iter(frame.values())))
-            step = _stride(rows, max_rows)
             names = list(frame)[:max_features]
-            return [_as_column(frame[k][::step]) for k in names], len(frame), [str(n) for n in names]
+            return [_as_column(take_rows(frame[k], max_rows)) for k in names], len(frame), [str(n) for n in names]
         return _sample_records([x], max_rows, max_features)
     if isinstance(x, _SEQUENCES):
         if not x:
@@ -201,7 +234,7 @@ def _sample(x: Any, max_rows: int, max_features: int, on_device: bool):
         if isinstance(first, Mapping):
             return _sample_records(x, max_rows, max_features)
         if _leading_is_rows(first):
-            sample = x[:: _stride(len(x), max_rows)]
+            sample = take_rows(x, max_rows)
             if _is_torch(first):
                 return None
             arr = np.asarray(sample) if _uniform_lengths(sample) else None
@@ -236,20 +269,22 @@ def _as_column(values: np.ndarray) -> np.ndarray:
 
 def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float], int]:
     """Per-column mean/min/max ignoring NaN, and the NaN count, of a 2-D float sample."""
+    # Few numpy calls on purpose: right after a large model call every call runs cold, so
+    # small per-feature lists are finished in Python instead.
     if a.shape[0] == 1:
         # One row: the summary is the row itself; skip the reductions.
         values = a[0].tolist()
-        return values, values, values, int(np.count_nonzero(a != a))
+        return values, values, values, sum(1 for v in values if v != v)
     # One feature per contiguous row: numpy reduces along the last axis several times
     # faster than down the columns of a (rows, features) sample.
     t = np.ascontiguousarray(a.T)
     rows = t.shape[1]
-    total = np.add.reduce(t, axis=1)
-    if not np.isnan(total).any():
+    totals = np.add.reduce(t, axis=1).tolist()
+    if all(v == v for v in totals):
         # NaN propagates through the sum, so a NaN-free sum proves nothing is missing and
         # the mask pass can be skipped.
         return (
-            (total / rows).tolist(),
+            [v / rows for v in totals],
             np.minimum.reduce(t, axis=1).tolist(),
             np.maximum.reduce(t, axis=1).tolist(),
             0,

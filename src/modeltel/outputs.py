@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from modeltel import semconv
-from modeltel.inputs import _is_pandas, _is_torch, _stride, numeric_stats, tensor_sample
+from modeltel.inputs import _is_pandas, _is_torch, numeric_stats, take_rows, tensor_sample
 
 # Labels kept on a span: the most frequent ones. Bounded so a 1000-class softmax or an
 # integer regression target cannot produce an oversized span.
@@ -149,8 +149,8 @@ def summarize_output(
         return {}
     if a.ndim == 0:
         a = a.reshape(1)
-    elif a.shape[0] > max_rows:
-        a = a[:: _stride(a.shape[0], max_rows)]
+    else:
+        a = take_rows(a, max_rows)
     if a.size == 0:
         return {}
     if operation in _PROBA_OPERATIONS and a.ndim == 2 and a.dtype.kind == "f":
