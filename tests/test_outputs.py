@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from modeltel.outputs import MAX_CLASSES, summarize_output
 
@@ -50,3 +53,39 @@ def test_softmax_tensor_and_unknown_outputs():
     assert sum(a["ml.output.class.counts"]) == 5
     assert out({"logits": 1}, "forward") == {}
     assert out(None) == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.float32, np.int64, np.bool_]),
+        shape=st.sampled_from([(1,), (1, 1), (1, 2), (1, 3), (1, 70)]),
+        elements=None,
+    ),
+    operation=st.sampled_from(["predict", "predict_proba", "predict_log_proba", "forward", "transform", "call"]),
+    use_classes=st.booleans(),
+    is_classifier=st.booleans(),
+)
+def test_single_row_fast_path_agrees_with_the_general_path(values, operation, use_classes, is_classifier):
+    from modeltel.outputs import _array_attributes, _single_row_attributes
+
+    if values.dtype == np.bool_:
+        values = values.astype(bool)
+    softmax_like = values.dtype.kind == "f" and values.ndim == 2 and values.shape[1] >= 2 and values[0, 0] > 0
+    if softmax_like:  # make some rows real probabilities
+        values = np.abs(values) / np.abs(values).sum() if np.abs(values).sum() > 0 else values
+    width = values.shape[-1] if values.ndim == 2 else 1
+    classes = np.array([f"c{i}" for i in range(width)]) if use_classes else None
+    fast = _single_row_attributes(values, operation, classes, is_classifier, 64)
+    if fast is None:
+        return
+    general = _array_attributes(values, operation, classes, is_classifier, 64)
+    assert fast.keys() == general.keys()
+    for key, expected in general.items():
+        got = fast[key]
+        if isinstance(expected, float):
+            assert got == pytest.approx(expected, nan_ok=True)
+        elif expected and isinstance(expected[0], float):
+            assert list(got) == pytest.approx(list(expected), nan_ok=True)
+        else:
+            assert tuple(got) == tuple(expected)

@@ -148,8 +148,10 @@ def _sample_array(x: np.ndarray, max_rows: int, max_features: int) -> tuple[_Tab
             x = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
     feature_count = int(x.shape[1])
     sample = x[:, :max_features] if feature_count > max_features else x
+    if sample.dtype.kind == "f":
+        return sample, feature_count  # float16/32/64: reduced as they are (sums in float64)
     if sample.dtype.kind in _NUMERIC_KINDS:
-        return sample if sample.dtype == np.float64 else sample.astype(np.float64), feature_count
+        return sample.astype(np.float64), feature_count
     # Object, string, datetime and complex columns: counted, not averaged (unless an
     # object column holds only numbers).
     return [sample[:, j].astype(object) for j in range(sample.shape[1])], feature_count
@@ -279,7 +281,7 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
     # faster than down the columns of a (rows, features) sample.
     t = np.ascontiguousarray(a.T)
     rows = t.shape[1]
-    totals = np.add.reduce(t, axis=1).tolist()
+    totals = np.add.reduce(t, axis=1, dtype=np.float64).tolist()
     if all(v == v for v in totals):
         # NaN propagates through the sum, so a NaN-free sum proves nothing is missing and
         # the mask pass can be skipped.
@@ -289,6 +291,7 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
             np.maximum.reduce(t, axis=1).tolist(),
             0,
         )
+    t = t.astype(np.float64, copy=False)
     missing_mask = np.isnan(t)
     missing = int(np.count_nonzero(missing_mask))
     present = rows - missing_mask.sum(axis=1)

@@ -8,6 +8,7 @@ Like input summaries, everything is computed on an evenly strided sample of at m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,6 +126,56 @@ def _numeric_attributes(a: np.ndarray, max_columns: int) -> dict[str, Any]:
     }
 
 
+def _single_row_attributes(
+    a: np.ndarray, operation: str, classes: Sequence[Any] | None, is_classifier: bool, max_columns: int
+) -> dict[str, Any] | None:
+    """The one-row case of ``_array_attributes`` in plain Python (online serving's common
+    case: a handful of values, where each numpy call would cost more than the work).
+    None for anything it does not handle; tests check it agrees with the general path."""
+    if a.ndim > 2 or a.dtype.kind not in "fiub":
+        return None
+    row = a.reshape(-1).tolist()
+    if not row:
+        return None
+    is_float = a.dtype.kind == "f"
+    if a.ndim == 2 and is_float:
+        if not all(v == v for v in row):
+            return None  # NaN: leave it to the general path
+        if operation in _PROBA_OPERATIONS:
+            probabilities = (
+                [math.exp(min(v, 700.0)) for v in row] if operation == "predict_log_proba" else row
+            )
+        elif (
+            operation in _MAYBE_PROBA_OPERATIONS
+            and len(row) >= 2
+            and all(0.0 <= v <= 1.0 for v in row)
+            and abs(sum(row) - 1.0) <= 1e-3
+        ):
+            probabilities = row
+        else:
+            probabilities = None
+        if probabilities is not None:
+            if operation == "predict_log_proba" and max(row) > 700.0:
+                return None  # beyond float range once exponentiated: general path
+            top = max(range(len(probabilities)), key=probabilities.__getitem__)
+            known = classes if classes is not None and len(classes) == len(row) else None
+            return {
+                semconv.ML_OUTPUT_CLASS_LABELS: (str(known[top]) if known is not None else str(top),),
+                semconv.ML_OUTPUT_CLASS_COUNTS: (1,),
+                semconv.ML_OUTPUT_CONFIDENCE_MEAN: float(probabilities[top]),
+            }
+    if len(row) == 1:
+        value = row[0]
+        if a.dtype.kind == "b" or not is_float or (is_classifier and operation == "predict"):
+            return {semconv.ML_OUTPUT_CLASS_LABELS: (str(a.reshape(-1)[0]),), semconv.ML_OUTPUT_CLASS_COUNTS: (1,)}
+        value = float(value)
+        return {semconv.ML_OUTPUT_MEAN: value, semconv.ML_OUTPUT_MIN: value, semconv.ML_OUTPUT_MAX: value}
+    if a.ndim == 1 or a.dtype.kind == "b":
+        return None  # leave these to the general path
+    values = tuple(float(v) for v in row[:max_columns])
+    return {semconv.ML_OUTPUT_MEAN: values, semconv.ML_OUTPUT_MIN: values, semconv.ML_OUTPUT_MAX: values}
+
+
 def summarize_output(
     y: Any,
     *,
@@ -153,6 +204,16 @@ def summarize_output(
         a = take_rows(a, max_rows)
     if a.size == 0:
         return {}
+    if a.shape[0] == 1:
+        attrs = _single_row_attributes(a, operation, classes, is_classifier, max_columns)
+        if attrs is not None:
+            return attrs
+    return _array_attributes(a, operation, classes, is_classifier, max_columns)
+
+
+def _array_attributes(
+    a: np.ndarray, operation: str, classes: Sequence[Any] | None, is_classifier: bool, max_columns: int
+) -> dict[str, Any]:
     if operation in _PROBA_OPERATIONS and a.ndim == 2 and a.dtype.kind == "f":
         return _proba_attributes(a, classes, log=operation == "predict_log_proba")
     if operation in _MAYBE_PROBA_OPERATIONS and _looks_like_probabilities(a):

@@ -31,6 +31,11 @@ IDLE, PREDICTING, TRAINING = 0, 1, 2
 _phase: contextvars.ContextVar[int] = contextvars.ContextVar("modeltel_phase", default=IDLE)
 
 
+def in_model_call() -> bool:
+    """True inside an observed prediction or a training call (inner calls are not spans)."""
+    return _phase.get() != IDLE
+
+
 def should_observe() -> bool:
     """True when a call here is a top-level prediction modeltel should record."""
     return state.recording and _phase.get() == IDLE and is_instrumentation_enabled()

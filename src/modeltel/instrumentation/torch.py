@@ -17,7 +17,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from modeltel import semconv
 from modeltel.instrumentation.patching import Patcher, Switch
 from modeltel.models import binding_for
-from modeltel.recorder import first_input, observe, should_observe
+from modeltel.recorder import first_input, in_model_call, observe, should_observe
 from modeltel.telemetry import Telemetry, telemetry_for
 
 _INSTRUMENTS = ("torch >= 2.0",)
@@ -26,7 +26,9 @@ OPERATION = "forward"
 
 def _module_wrapper(switch: Switch, telemetry: Telemetry) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if instance is None or not switch.on or not should_observe():
+        # Every sub-module call passes here: the nested check comes first and costs one
+        # context-variable read.
+        if in_model_call() or instance is None or not switch.on or not should_observe():
             return wrapped(*args, **kwargs)
         cls = type(instance)
         bind = binding_for(instance, semconv.FRAMEWORK_PYTORCH, OPERATION, cls.__name__, cls)
