@@ -89,3 +89,11 @@ def test_single_row_fast_path_agrees_with_the_general_path(values, operation, us
             assert list(got) == pytest.approx(list(expected), nan_ok=True)
         else:
             assert tuple(got) == tuple(expected)
+
+
+def test_boolean_and_integer_labels_are_named_like_single_rows():
+    a = out(np.array([True, False, True]))
+    assert dict(zip(a["ml.output.class.labels"], a["ml.output.class.counts"])) == {"True": 2, "False": 1}
+    assert out(np.array([True]))["ml.output.class.labels"] == ("True",)
+    b = out(np.array([-2, 5, 5]))
+    assert b["ml.output.class.labels"] == ("5", "-2") and b["ml.output.class.counts"] == (2, 1)

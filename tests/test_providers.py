@@ -188,3 +188,37 @@ def test_zero_code_opentelemetry_instrument_uses_the_entry_points(tmp_path: Path
         assert backend.resources[0]["service.name"] == "zero-code"
     finally:
         backend.stop()
+
+
+def test_env_vars_disable_summaries_and_a_framework():
+    out = run(
+        """
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(); provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        import numpy as np, wrapt, torch, modeltel
+        modeltel.instrument()
+        from sklearn.linear_model import LogisticRegression
+        X = np.random.default_rng(0).normal(size=(20, 3))
+        LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)).predict(X[:5])
+        (span,) = exporter.get_finished_spans()
+        print(json.dumps({"keys": sorted(span.attributes), "torch_patched": isinstance(torch.nn.Module.__dict__["__call__"], wrapt.FunctionWrapper)}))
+        """,
+        env={"MODELTEL_SUMMARIES": "false", "MODELTEL_DISABLED_FRAMEWORKS": "torch",
+             "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    )
+    assert out["torch_patched"] is False
+    assert "ml.batch.size" in out["keys"] and "ml.input.feature.mean" not in out["keys"]
+    assert "ml.output.class.counts" not in out["keys"]
+
+
+def test_bad_env_value_fails_at_instrument_naming_the_variable():
+    proc = run_python(
+        "import modeltel\nmodeltel.instrument()",
+        env={"MODELTEL_SUMMARY_MAX_ROWS": "a-few"},
+    )
+    assert proc.returncode != 0
+    assert "MODELTEL_SUMMARY_MAX_ROWS='a-few' is not an integer" in proc.stderr

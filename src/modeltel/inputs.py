@@ -35,20 +35,42 @@ class InputSummary:
     missing: int
 
 
-def _module(x: Any) -> str:
-    return type(x).__module__ or ""
+# Input kinds, decided once per type: a dict lookup replaces a chain of isinstance and
+# module-name checks on every call.
+NDARRAY, TENSOR, FRAME, SERIES, SPARSE, MAPPING, SEQUENCE, NUMBER, OTHER = range(9)
+_kinds: dict[type, int] = {}
 
 
-def _is_torch(x: Any) -> bool:
-    return _module(x).startswith("torch") and hasattr(x, "detach")
+def _classify(cls: type) -> int:
+    module = cls.__module__ or ""
+    if issubclass(cls, np.ndarray):
+        return NDARRAY
+    if module.startswith("torch") and hasattr(cls, "detach"):
+        return TENSOR
+    if module.startswith("pandas") and cls.__name__ == "DataFrame":
+        return FRAME
+    if module.startswith("pandas") and cls.__name__ == "Series":
+        return SERIES
+    if module.startswith("scipy.sparse") and hasattr(cls, "nnz"):
+        return SPARSE
+    if issubclass(cls, Mapping):
+        return MAPPING
+    if issubclass(cls, _SEQUENCES):
+        return SEQUENCE
+    if issubclass(cls, numbers.Number) and not issubclass(cls, complex):
+        return NUMBER
+    return OTHER
 
 
-def _is_pandas(x: Any, name: str) -> bool:
-    return _module(x).startswith("pandas") and type(x).__name__ == name
-
-
-def _is_sparse(x: Any) -> bool:
-    return _module(x).startswith("scipy.sparse") and hasattr(x, "nnz")
+def input_kind(x: Any) -> int:
+    """The kind of a prediction input or output (one of the module's kind constants)."""
+    cls = type(x)
+    kind = _kinds.get(cls)
+    if kind is None:
+        kind = _classify(cls)
+        if len(_kinds) < 4096:  # bounded even if types are made on the fly
+            _kinds[cls] = kind
+    return kind
 
 
 def _is_columnar(x: Mapping[Any, Any]) -> bool:
@@ -59,7 +81,7 @@ def _is_columnar(x: Mapping[Any, Any]) -> bool:
     for value in x.values():
         if isinstance(value, np.ndarray) and value.ndim >= 1:
             lengths.add(value.shape[0])
-        elif isinstance(value, _SEQUENCES) or _is_pandas(value, "Series"):
+        elif isinstance(value, _SEQUENCES) or input_kind(value) == SERIES:
             lengths.add(len(value))
         else:
             return False
@@ -67,7 +89,7 @@ def _is_columnar(x: Mapping[Any, Any]) -> bool:
 
 
 def _leading_is_rows(first: Any) -> bool:
-    return isinstance(first, (*_SEQUENCES, Mapping, np.ndarray)) or _is_torch(first)
+    return input_kind(first) in (SEQUENCE, MAPPING, NDARRAY, TENSOR)
 
 
 def batch_size(x: Any) -> int:
@@ -76,18 +98,17 @@ def batch_size(x: Any) -> int:
     >>> batch_size(np.zeros((32, 4)))
     32
     """
-    if isinstance(x, np.ndarray) or _is_torch(x):
+    kind = input_kind(x)
+    if kind == NDARRAY or kind == TENSOR:
         return int(x.shape[0]) if x.ndim >= 2 else 1
-    if _is_pandas(x, "DataFrame") or _is_sparse(x):
+    if kind == FRAME or kind == SPARSE:
         return int(x.shape[0])
-    if isinstance(x, _SEQUENCES):
+    if kind == SEQUENCE:
         if not x:
             return 0
         return len(x) if _leading_is_rows(x[0]) else 1
-    if isinstance(x, Mapping):
-        if _is_columnar(x):
-            return len(next(iter(x.values())))
-        return 1
+    if kind == MAPPING and _is_columnar(x):
+        return len(next(iter(x.values())))
     return 1
 
 
@@ -207,48 +228,50 @@ def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
 
 def _sample(x: Any, max_rows: int, max_features: int, on_device: bool):
     """Return (table, feature_count, names or None), or None when x has no feature view."""
-    if isinstance(x, np.ndarray):
-        res = _sample_array(x, max_rows, max_features)
-        return None if res is None else (*res, None)
-    if _is_pandas(x, "DataFrame"):
-        return _sample_frame(x, max_rows, max_features)
-    if _is_pandas(x, "Series"):
-        return _sample_frame(x.to_frame().T, max_rows, max_features)
-    if _is_torch(x):
+    kind = input_kind(x)
+    if kind == NDARRAY:
+        return (*_sample_array(x, max_rows, max_features), None)
+    if kind == TENSOR:
         arr = tensor_sample(x, max_rows, on_device)
         return None if arr is None else (*_sample_array(arr, max_rows, max_features), None)
-    if _is_sparse(x):
+    if kind == FRAME:
+        return _sample_frame(x, max_rows, max_features)
+    if kind == SERIES:
+        return _sample_frame(x.to_frame().T, max_rows, max_features)
+    if kind == SPARSE:
         matrix = x.tocsr()
         index = sample_index(matrix.shape[0], max_rows)
         rows = (matrix if index is None else matrix[index])[:, :max_features]
         return rows.toarray().astype(np.float64, copy=False), int(x.shape[1]), None
-    if isinstance(x, Mapping):
+    if kind == MAPPING:
         if _is_columnar(x):
             frame = {k: np.asarray(v) for k, v in x.items()}
-            rows = len(next(iter(frame.values())))
             names = list(frame)[:max_features]
             return [_as_column(take_rows(frame[k], max_rows)) for k in names], len(frame), [str(n) for n in names]
         return _sample_records([x], max_rows, max_features)
-    if isinstance(x, _SEQUENCES):
-        if not x:
-            return None
-        first = x[0]
-        if isinstance(first, Mapping):
-            return _sample_records(x, max_rows, max_features)
-        if _leading_is_rows(first):
-            sample = take_rows(x, max_rows)
-            if _is_torch(first):
-                return None
-            arr = np.asarray(sample) if _uniform_lengths(sample) else None
-        else:
-            arr = np.asarray(x, dtype=object if _has_non_numbers(x) else None)
-        if arr is None:
-            return None
-        res = _sample_array(arr, max_rows, max_features)
-        return None if res is None else (*res, None)
-    if isinstance(x, numbers.Number) and not isinstance(x, complex):
+    if kind == SEQUENCE:
+        return _sample_sequence(x, max_rows, max_features)
+    if kind == NUMBER:
         return np.array([[float(x)]]), 1, None
     return None
+
+
+def _sample_sequence(x: Sequence[Any], max_rows: int, max_features: int):
+    if not x:
+        return None
+    first = x[0]
+    if isinstance(first, Mapping):
+        return _sample_records(x, max_rows, max_features)
+    if _leading_is_rows(first):
+        if input_kind(first) == TENSOR:
+            return None
+        sample = take_rows(x, max_rows)
+        if not _uniform_lengths(sample):
+            return None
+        arr = np.asarray(sample)
+    else:
+        arr = np.asarray(x, dtype=object if _has_non_numbers(x) else None)
+    return (*_sample_array(arr, max_rows, max_features), None)
 
 
 def _uniform_lengths(rows: Sequence[Any]) -> bool:

@@ -15,7 +15,17 @@ from typing import Any
 import numpy as np
 
 from modeltel import semconv
-from modeltel.inputs import _is_pandas, _is_torch, numeric_stats, take_rows, tensor_sample
+from modeltel.inputs import (
+    FRAME,
+    NDARRAY,
+    SEQUENCE,
+    SERIES,
+    TENSOR,
+    input_kind,
+    numeric_stats,
+    take_rows,
+    tensor_sample,
+)
 
 # Labels kept on a span: the most frequent ones. Bounded so a 1000-class softmax or an
 # integer regression target cannot produce an oversized span.
@@ -27,13 +37,14 @@ _MAYBE_PROBA_OPERATIONS = frozenset({"forward", "call", "predict", "run"})
 
 
 def _to_array(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | None:
-    if isinstance(y, np.ndarray):
+    kind = input_kind(y)
+    if kind == NDARRAY:
         return y
-    if _is_torch(y):
+    if kind == TENSOR:
         return tensor_sample(y, max_rows, device_summaries)
-    if _is_pandas(y, "Series") or _is_pandas(y, "DataFrame"):
+    if kind == SERIES or kind == FRAME:
         return y.to_numpy()
-    if isinstance(y, (list, tuple)) and y:
+    if kind == SEQUENCE and y:
         try:
             return np.asarray(y)
         except ValueError:  # ragged
@@ -41,31 +52,29 @@ def _to_array(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | Non
     return None
 
 
-def _label_strings(values: np.ndarray, classes: Sequence[Any] | None) -> list[str]:
-    if classes is not None:
-        return [str(classes[int(i)]) for i in values]
-    return [str(int(i)) for i in values]
-
-
-def _counts_attributes(labels: list[str], counts: np.ndarray) -> dict[str, Any]:
-    if len(labels) == 1:
-        return {semconv.ML_OUTPUT_CLASS_LABELS: tuple(labels), semconv.ML_OUTPUT_CLASS_COUNTS: tuple(counts.tolist())}
-    order = np.argsort(-counts, kind="stable")[:MAX_CLASSES]
+def _counts_attributes(pairs: list[tuple[str, int]]) -> dict[str, Any]:
+    """(label, count) pairs as the two aligned attributes, most frequent first."""
+    if len(pairs) > 1:
+        pairs = sorted(pairs, key=lambda pair: -pair[1])[:MAX_CLASSES]  # stable: ties keep order
     return {
-        semconv.ML_OUTPUT_CLASS_LABELS: tuple(labels[i] for i in order),
-        semconv.ML_OUTPUT_CLASS_COUNTS: tuple(counts[order].tolist()),
+        semconv.ML_OUTPUT_CLASS_LABELS: tuple(label for label, _ in pairs),
+        semconv.ML_OUTPUT_CLASS_COUNTS: tuple(count for _, count in pairs),
     }
+
+
+def _bincount_pairs(counts: np.ndarray, label_of: Any) -> list[tuple[str, int]]:
+    # Small per-class lists are finished in Python: fewer numpy calls on the hot path.
+    return [(label_of(i), c) for i, c in enumerate(counts.tolist()) if c]
 
 
 def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -> dict[str, Any]:
     if log:
         p = np.exp(p)
     top = p.argmax(axis=1)
-    counts = np.bincount(top, minlength=p.shape[1])
-    present = np.flatnonzero(counts)
     known = classes if classes is not None and len(classes) == p.shape[1] else None
-    attrs = _counts_attributes(_label_strings(present, known), counts[present])
-    attrs[semconv.ML_OUTPUT_CONFIDENCE_MEAN] = float(p.max(axis=1).mean())
+    label_of = (lambda i: str(known[i])) if known is not None else str
+    attrs = _counts_attributes(_bincount_pairs(np.bincount(top, minlength=p.shape[1]), label_of))
+    attrs[semconv.ML_OUTPUT_CONFIDENCE_MEAN] = float(np.maximum.reduce(p, axis=1).mean())
     return attrs
 
 
@@ -82,30 +91,31 @@ def _class_attributes(
 ) -> dict[str, Any] | None:
     """Counts per label; None when they cannot be counted or exceed ``max_distinct``."""
     if labels.shape[0] == 1:
-        return _counts_attributes([str(labels[0])], np.ones(1, dtype=np.int64))
+        return _counts_attributes([(str(labels[0]), 1)])
     if labels.dtype.kind in "iub":
         # Small integer ranges: one bincount instead of a sort.
-        lo, hi = int(labels.min()), int(labels.max())
-        if hi - lo >= 4096 and max_distinct is not None:
-            return None
+        values = labels.astype(np.int64, copy=False)
+        lo, hi = int(np.minimum.reduce(values)), int(np.maximum.reduce(values))
         if hi - lo < 4096:
-            counts = np.bincount(labels.astype(np.int64) - lo)
-            present = np.flatnonzero(counts)
-            if max_distinct is not None and present.size > max_distinct:
+            pairs = _bincount_pairs(np.bincount(values - lo if lo else values), lambda i: str(i + lo))
+            if labels.dtype.kind == "b":
+                pairs = [(str(bool(int(label))), count) for label, count in pairs]
+            if max_distinct is not None and len(pairs) > max_distinct:
                 return None
-            return _counts_attributes([str(v + lo) for v in present.tolist()], counts[present])
+            return _counts_attributes(pairs)
+        if max_distinct is not None:
+            return None
     if isinstance(classes, np.ndarray) and classes.dtype == labels.dtype and classes.ndim == 1:
         # A classifier's sorted classes_: locate each label by binary search.
         idx = np.minimum(np.searchsorted(classes, labels), len(classes) - 1)
         if np.array_equal(classes[idx], labels):
             counts = np.bincount(idx, minlength=len(classes))
-            present = np.flatnonzero(counts)
-            return _counts_attributes([str(classes[i]) for i in present.tolist()], counts[present])
+            return _counts_attributes(_bincount_pairs(counts, lambda i: str(classes[i])))
     try:
         values, counts = np.unique(labels, return_counts=True)
     except TypeError:  # mixed, unorderable labels
         return None
-    return _counts_attributes([str(v) for v in values.tolist()], counts)
+    return _counts_attributes([(str(v), c) for v, c in zip(values.tolist(), counts.tolist())])
 
 
 def _numeric_attributes(a: np.ndarray, max_columns: int) -> dict[str, Any]:
