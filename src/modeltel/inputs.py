@@ -28,10 +28,10 @@ class InputSummary:
 
     summary_rows: int
     feature_count: int
-    names: Sequence[str]
-    mean: list[float]
-    min: list[float]
-    max: list[float]
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    min: tuple[float, ...]
+    max: tuple[float, ...]
     missing: int
 
 
@@ -226,14 +226,10 @@ def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
         return t.float().numpy()
 
 
-def _sample(x: Any, max_rows: int, max_features: int, on_device: bool):
+def _sample(x: Any, kind: int, max_rows: int, max_features: int):
     """Return (table, feature_count, names or None), or None when x has no feature view."""
-    kind = input_kind(x)
     if kind == NDARRAY:
         return (*_sample_array(x, max_rows, max_features), None)
-    if kind == TENSOR:
-        arr = tensor_sample(x, max_rows, on_device)
-        return None if arr is None else (*_sample_array(arr, max_rows, max_features), None)
     if kind == FRAME:
         return _sample_frame(x, max_rows, max_features)
     if kind == SERIES:
@@ -369,16 +365,21 @@ def summarize_input(
 
     >>> s = summarize_input(np.array([[1.0, 2.0], [3.0, np.nan]]), max_rows=256, max_features=64)
     >>> s.mean, s.missing
-    ([2.0, 2.0], 1)
+    ((2.0, 2.0), 1)
     """
-    sampled = _sample(x, max_rows, max_features, device_summaries)
+    kind = input_kind(x)
+    if kind == TENSOR:
+        x = tensor_sample(x, max_rows, device_summaries)
+        if x is None:
+            return None
+        kind = NDARRAY
+    if kind == NDARRAY and x.dtype.kind in _NUMERIC_KINDS and (x.ndim <= 1 or (x.ndim == 2 and x.shape[0] == 1)):
+        return _single_row_summary(x, max_features, feature_names)
+    sampled = _sample(x, kind, max_rows, max_features)
     if sampled is None:
         return None
     table, feature_count, names = sampled
-    if feature_names is not None and len(feature_names) == feature_count:
-        names = _names_list(feature_names, max_features)
-    elif names is None:
-        names = _default_names(min(feature_count, max_features))
+    names = _resolve_names(names, feature_names, feature_count, max_features)
     if isinstance(table, np.ndarray):
         rows = int(table.shape[0])
         mean, lo, hi, missing = numeric_stats(table) if table.size else ([], [], [], 0)
@@ -389,4 +390,26 @@ def summarize_input(
         lo = [s[1] for s in stats]
         hi = [s[2] for s in stats]
         missing = sum(s[3] for s in stats)
-    return InputSummary(rows, feature_count, names, mean, lo, hi, missing)
+    return InputSummary(rows, feature_count, tuple(names), tuple(mean), tuple(lo), tuple(hi), missing)
+
+
+def _resolve_names(
+    own: Sequence[str] | None, given: Sequence[str] | None, feature_count: int, max_features: int
+) -> Sequence[str]:
+    if given is not None and len(given) == feature_count:
+        return _names_list(given, max_features)
+    if own is not None:
+        return own
+    return _default_names(min(feature_count, max_features))
+
+
+def _single_row_summary(
+    x: np.ndarray, max_features: int, feature_names: Sequence[str] | None
+) -> InputSummary:
+    """One row of numbers (online serving's common case): the summary is the row itself,
+    built with one conversion instead of the sampling and reduction passes."""
+    values = x.reshape(-1).tolist()
+    feature_count = len(values)
+    row = tuple(values[:max_features] if x.dtype.kind == "f" else map(float, values[:max_features]))
+    names = tuple(_resolve_names(None, feature_names, feature_count, max_features))
+    return InputSummary(1, feature_count, names, row, row, row, sum(1 for v in row if v != v))

@@ -72,11 +72,12 @@ def _fitted_attribute(bind: Binding, model: Any, name: str) -> Any:
     return getattr(model, name, None)
 
 
-def _input_attributes(x: Any, rows: int, bind: Binding, model: Any) -> dict[str, Any]:
-    attrs: dict[str, Any] = {semconv.ML_BATCH_SIZE: rows}
+def _input_attributes(x: Any, rows: int, bind: Binding, model: Any, attrs: dict[str, Any]) -> None:
+    """Add the batch size and input summary to ``attrs``."""
+    attrs[semconv.ML_BATCH_SIZE] = rows
     settings = bind.settings
     if not settings.summaries:
-        return attrs
+        return
     names = bind.feature_names
     if names is None:
         names = _fitted_attribute(bind, model, "feature_names_in_")
@@ -88,16 +89,15 @@ def _input_attributes(x: Any, rows: int, bind: Binding, model: Any) -> dict[str,
         device_summaries=settings.device_summaries,
     )
     if summary is None:
-        return attrs
+        return
     attrs[semconv.ML_INPUT_SUMMARY_ROWS] = summary.summary_rows
     attrs[semconv.ML_INPUT_FEATURE_COUNT] = summary.feature_count
     attrs[semconv.ML_INPUT_MISSING_COUNT] = summary.missing
     if summary.names:
-        attrs[semconv.ML_INPUT_FEATURE_NAMES] = tuple(summary.names)
-        attrs[semconv.ML_INPUT_FEATURE_MEAN] = tuple(summary.mean)
-        attrs[semconv.ML_INPUT_FEATURE_MIN] = tuple(summary.min)
-        attrs[semconv.ML_INPUT_FEATURE_MAX] = tuple(summary.max)
-    return attrs
+        attrs[semconv.ML_INPUT_FEATURE_NAMES] = summary.names
+        attrs[semconv.ML_INPUT_FEATURE_MEAN] = summary.mean
+        attrs[semconv.ML_INPUT_FEATURE_MIN] = summary.min
+        attrs[semconv.ML_INPUT_FEATURE_MAX] = summary.max
 
 
 class Call:
@@ -113,17 +113,18 @@ class Call:
         self._telemetry = telemetry
         self._bind = bind
         self._model = model
-        span = telemetry.tracer.start_span(
-            bind.span_name, kind=SpanKind.INTERNAL, attributes=bind.span_attributes
-        )
+        # Identity attributes are set with the others, past the SDK's per-value validation;
+        # head samplers see the span name, which carries the operation and model name.
+        span = telemetry.tracer.start_span(bind.span_name, kind=SpanKind.INTERNAL)
         self._span = span
         self._rows = 0
-        # Input attributes are computed before the call: the model may mutate its input.
         self._attrs: dict[str, Any] | None = None
         try:
             self._rows = batch_size(x)
             if span.is_recording():
-                self._attrs = _input_attributes(x, self._rows, bind, model)
+                self._attrs = dict(bind.span_attributes)
+                # Computed before the call: the model may mutate its input.
+                _input_attributes(x, self._rows, bind, model, self._attrs)
         except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
             report_internal_error("input_summary", exc, telemetry)
         self._ctx_token = otel_context.attach(trace.set_span_in_context(span))
@@ -177,7 +178,9 @@ class Call:
                 key = (*self._bind.metric_key, (semconv.ERROR_TYPE, error_type))
                 self._telemetry.tally(key, attrs).add(self._rows)
             if span.is_recording():
-                span.set_attributes({**(self._attrs or {}), semconv.ERROR_TYPE: error_type})
+                attrs = self._attrs if self._attrs is not None else dict(self._bind.span_attributes)
+                attrs[semconv.ERROR_TYPE] = error_type
+                set_prevalidated(span, attrs)
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"{error_type}: {exc}"))
         except Exception as internal:  # noqa: BLE001
