@@ -97,3 +97,13 @@ def test_boolean_and_integer_labels_are_named_like_single_rows():
     assert out(np.array([True]))["ml.output.class.labels"] == ("True",)
     b = out(np.array([-2, 5, 5]))
     assert b["ml.output.class.labels"] == ("5", "-2") and b["ml.output.class.counts"] == (2, 1)
+
+
+def test_index_range_classes_and_unexpected_labels():
+    a = out(np.array([0, 2, 2, 1]), classes=np.array([0, 1, 2]), is_classifier=True)
+    assert a["ml.output.class.labels"] == ("2", "0", "1") and a["ml.output.class.counts"] == (2, 1, 1)
+    # A label outside classes_ still gets counted rather than dropped.
+    b = out(np.array([0, 5, 5]), classes=np.array([0, 1]), is_classifier=True)
+    assert dict(zip(b["ml.output.class.labels"], b["ml.output.class.counts"])) == {"5": 2, "0": 1}
+    c = out(np.array([-1, 1]), classes=np.array([0, 1]), is_classifier=True)
+    assert dict(zip(c["ml.output.class.labels"], c["ml.output.class.counts"])) == {"-1": 1, "1": 1}

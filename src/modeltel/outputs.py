@@ -86,12 +86,32 @@ def _looks_like_probabilities(a: np.ndarray) -> bool:
     return bool(np.maximum.reduce(np.abs(np.add.reduce(a, axis=1) - 1.0)) <= 1e-3)
 
 
+def _is_index_range(classes: Any) -> bool:
+    """True for integer classes_ equal to 0, 1, ..., k-1."""
+    return (
+        isinstance(classes, np.ndarray)
+        and classes.ndim == 1
+        and classes.dtype.kind in "iu"
+        and len(classes) > 0
+        and int(classes[0]) == 0
+        and int(classes[-1]) == len(classes) - 1
+    )
+
+
 def _class_attributes(
     labels: np.ndarray, classes: Sequence[Any] | None, max_distinct: int | None = None
 ) -> dict[str, Any] | None:
     """Counts per label; None when they cannot be counted or exceed ``max_distinct``."""
     if labels.shape[0] == 1:
         return _counts_attributes([(str(labels[0]), 1)])
+    if labels.dtype.kind in "iu" and _is_index_range(classes):
+        # Labels 0..k-1 (most classifiers' classes_): one bincount, no range scan.
+        try:
+            counts = np.bincount(labels, minlength=len(classes))  # type: ignore[arg-type]
+        except ValueError:  # a negative label: not from these classes, count it below
+            counts = None
+        if counts is not None and counts.shape[0] == len(classes):  # type: ignore[arg-type]
+            return _counts_attributes(_bincount_pairs(counts, str))
     if labels.dtype.kind in "iub":
         # Small integer ranges: one bincount instead of a sort.
         values = labels.astype(np.int64, copy=False)
