@@ -145,12 +145,13 @@ def test_frameworks_limit_patching():
         """
         import modeltel
         modeltel.instrument(frameworks=["sklearn"])
-        import torch, wrapt
-        print(json.dumps({"torch_patched": isinstance(torch.nn.Module.__dict__["__call__"], wrapt.FunctionWrapper)}))
+        from modeltel.instrumentation import sklearn as sk, torch as tc
+        from sklearn.linear_model import LogisticRegression
+        print(json.dumps({"torch_patched": tc.is_patched(), "sklearn_patched": sk.is_patched(LogisticRegression, "predict")}))
         """,
         env={"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
     )
-    assert out == {"torch_patched": False}
+    assert out == {"torch_patched": False, "sklearn_patched": True}
 
 
 @pytest.mark.integration
@@ -199,13 +200,14 @@ def test_env_vars_disable_summaries_and_a_framework():
         exporter = InMemorySpanExporter()
         provider = TracerProvider(); provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
-        import numpy as np, wrapt, torch, modeltel
+        import numpy as np, modeltel
+        from modeltel.instrumentation.torch import is_patched
         modeltel.instrument()
         from sklearn.linear_model import LogisticRegression
         X = np.random.default_rng(0).normal(size=(20, 3))
         LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)).predict(X[:5])
         (span,) = exporter.get_finished_spans()
-        print(json.dumps({"keys": sorted(span.attributes), "torch_patched": isinstance(torch.nn.Module.__dict__["__call__"], wrapt.FunctionWrapper)}))
+        print(json.dumps({"keys": sorted(span.attributes), "torch_patched": is_patched()}))
         """,
         env={"MODELTEL_SUMMARIES": "false", "MODELTEL_DISABLED_FRAMEWORKS": "torch",
              "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},

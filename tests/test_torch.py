@@ -84,11 +84,15 @@ def test_model_exception_passes_through_unchanged(mlp, spans):
 
 def test_output_identical_and_uninstrument_restores_module_call(mlp):
     x = torch.rand(6, 5)
+    from modeltel.instrumentation.torch import is_patched
+
     wrapped_call = torch.nn.Module.__dict__["__call__"]
+    assert is_patched()
     instrumented = mlp(x)
     modeltel.uninstrument()
     try:
         assert torch.nn.Module.__dict__["__call__"] is wrapped_call.__wrapped__
+        assert not is_patched()
         bare = mlp(x)
     finally:
         modeltel.instrument()

@@ -48,11 +48,15 @@ def set_prevalidated(span: Any, attributes: Mapping[str, Any]) -> None:
         span.set_attributes(attributes)
         return
     with span._lock:  # noqa: SLF001 - see the module docstring
-        if span._end_time is not None:  # noqa: SLF001
-            span.set_attributes(attributes)  # the SDK warns about the ended span
+        if span._end_time is None:  # noqa: SLF001
+            with bounded._lock:  # noqa: SLF001
+                target = bounded._dict  # noqa: SLF001
+                if not target:
+                    target.update(attributes)
+                    return
+                for key, value in attributes.items():
+                    target.pop(key, None)  # keep insertion order like the SDK does on update
+                    target[key] = value
             return
-        with bounded._lock:  # noqa: SLF001
-            target = bounded._dict  # noqa: SLF001
-            for key, value in attributes.items():
-                target.pop(key, None)  # keep insertion order like the SDK does on update
-                target[key] = value
+    # Ended (the span lock is not reentrant, so outside it): the SDK warns and ignores it.
+    span.set_attributes(attributes)

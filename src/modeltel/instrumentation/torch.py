@@ -9,6 +9,7 @@ time to enqueue the work, which is what the caller waits for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from typing import Any
 
@@ -24,19 +25,25 @@ _INSTRUMENTS = ("torch >= 2.0",)
 OPERATION = "forward"
 
 
-def _module_wrapper(switch: Switch, telemetry: Telemetry) -> Any:
-    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        # Every sub-module call passes here: the nested check comes first and costs one
-        # context-variable read.
-        if in_model_call() or instance is None or not switch.on or not should_observe():
-            return wrapped(*args, **kwargs)
-        cls = type(instance)
-        bind = binding_for(instance, semconv.FRAMEWORK_PYTORCH, OPERATION, cls.__name__, cls)
-        if instance.training and not bind.settings.torch_training:
-            return wrapped(*args, **kwargs)
-        return observe(telemetry, bind, instance, first_input(args, kwargs), wrapped, args, kwargs)
+def _patched_call(original: Any, switch: Switch, telemetry: Telemetry) -> Any:
+    """A replacement for ``nn.Module.__call__``.
 
-    return wrapper
+    A plain function rather than a wrapt wrapper: it runs for every sub-module call (a
+    ResNet makes over a hundred per prediction), and wrapt's bound-wrapper layer costs about
+    twice as much per call (0.76 vs 0.33 us measured here). The nested check comes first.
+    """
+
+    @functools.wraps(original)
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if in_model_call() or not switch.on or not should_observe():
+            return original(self, *args, **kwargs)
+        cls = type(self)
+        bind = binding_for(self, semconv.FRAMEWORK_PYTORCH, OPERATION, cls.__name__, cls)
+        if self.training and not bind.settings.torch_training:
+            return original(self, *args, **kwargs)
+        return observe(telemetry, bind, self, first_input(args, kwargs), original, (self, *args), kwargs)
+
+    return __call__
 
 
 class TorchInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -61,8 +68,18 @@ class TorchInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         telemetry = telemetry_for(kwargs)
         self._switch = Switch()
-        self._patcher.wrap_attribute(torch.nn.Module, "__call__", _module_wrapper(self._switch, telemetry))
+        original = torch.nn.Module.__dict__["__call__"]
+        self._patcher.set_attribute(
+            torch.nn.Module, "__call__", _patched_call(original, self._switch, telemetry)
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._switch.on = False
         self._patcher.restore_all()
+
+
+def is_patched() -> bool:
+    """True when ``nn.Module.__call__`` is modeltel's (for tests and diagnostics)."""
+    import torch
+
+    return getattr(torch.nn.Module.__dict__["__call__"], "__wrapped__", None) is not None
