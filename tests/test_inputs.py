@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -24,7 +23,7 @@ def summary(x, **kw):
     if s is None:
         return None
     # Attribute values are tuples; lists compare more readably below.
-    return dataclasses.replace(s, names=list(s.names), mean=list(s.mean), min=list(s.min), max=list(s.max))
+    return s._replace(names=list(s.names), mean=list(s.mean), min=list(s.min), max=list(s.max))
 
 
 def test_numpy_2d():

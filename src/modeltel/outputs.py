@@ -2,7 +2,7 @@
 
 Three shapes are recognised: class labels (counts per label), probability rows (counts by
 argmax plus the mean top probability) and other numbers (mean/min/max per output column).
-Like input summaries, everything is computed on an evenly strided sample of at most
+Like input summaries, everything is computed on the same row sample of at most
 ``max_rows`` rows.
 """
 
@@ -139,10 +139,17 @@ def _class_attributes(
 
 
 def _numeric_attributes(a: np.ndarray, max_columns: int) -> dict[str, Any]:
-    a = a.reshape(a.shape[0], -1)[:, :max_columns] if a.ndim > 1 else a.reshape(-1, 1)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    elif a.ndim > 2:
+        a = a.reshape(a.shape[0], -1)
+    if a.shape[1] > max_columns:
+        a = a[:, :max_columns]
     if a.shape[0] == 0 or a.shape[1] == 0:
         return {}
-    mean, lo, hi, _ = numeric_stats(a.astype(np.float64, copy=False))
+    # Floats of any width are reduced as they are (sums in float64); integers are widened
+    # so min/max come out as doubles.
+    mean, lo, hi, _ = numeric_stats(a if a.dtype.kind == "f" else a.astype(np.float64))
     if a.shape[1] == 1:
         return {
             semconv.ML_OUTPUT_MEAN: mean[0],
@@ -230,14 +237,13 @@ def summarize_output(
         return {}
     if a.ndim == 0:
         a = a.reshape(1)
-    else:
-        a = take_rows(a, max_rows)
-    if a.size == 0:
-        return {}
     if a.shape[0] == 1:
         attrs = _single_row_attributes(a, operation, classes, is_classifier, max_columns)
         if attrs is not None:
             return attrs
+    a = take_rows(a, max_rows)
+    if a.size == 0:
+        return {}
     return _array_attributes(a, operation, classes, is_classifier, max_columns)
 
 
