@@ -82,7 +82,7 @@ def measure(
                 modeltel.uninstrument()
             else:
                 samples[variant].append(_time(predict if variant == "bare" else floor, calls))
-    q = {k: statistics.quantiles(v, n=4)[0] for k, v in samples.items()}
+    q = {k: statistics.quantiles(v, n=4)[0] if len(v) > 1 else v[0] for k, v in samples.items()}
     q["floor_added"] = q["floor"] - q["bare"]
     q["added"] = q["instrumented"] - q["bare"]
     q["ratio"] = q["added"] / q["floor_added"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,16 +43,16 @@ class Binding:
     framework: str
     operation: str
     span_name: str
-    span_attributes: dict[str, Any]
-    metric_attributes: dict[str, Any]
-    # Hashable identity of metric_attributes (bindings are rebuilt; tallies must not be).
+    # Identity attributes: on the span and on every metric point (never mutated).
+    attributes: dict[str, Any]
+    # Hashable identity of attributes (bindings are rebuilt; row tallies must not be).
     metric_key: tuple[Any, ...]
     settings: Settings
     feature_names: tuple[str, ...] | None
     generation: int
 
     def error_metric_attributes(self, error_type: str) -> dict[str, Any]:
-        return {**self.metric_attributes, semconv.ERROR_TYPE: error_type}
+        return {**self.attributes, semconv.ERROR_TYPE: error_type}
 
 
 def make_info(
@@ -71,7 +70,7 @@ def make_info(
             raise TypeError(f"{caller}: version must be a string or number, got {version!r}")
         version = str(version)
     if feature_names is not None:
-        if isinstance(feature_names, (str, bytes)) or not isinstance(feature_names, Sequence) and not hasattr(feature_names, "__iter__"):
+        if isinstance(feature_names, (str, bytes)) or not hasattr(feature_names, "__iter__"):
             raise TypeError(f"{caller}: feature_names must be a sequence of strings, got {feature_names!r}")
         feature_names = tuple(str(n) for n in feature_names)
         if len(set(feature_names)) != len(feature_names):
@@ -141,8 +140,7 @@ def binding(
         framework=framework,
         operation=operation,
         span_name=f"{operation} {name}",
-        span_attributes=dict(attrs),
-        metric_attributes=dict(attrs),
+        attributes=attrs,
         metric_key=tuple(sorted(attrs.items())),
         settings=settings,
         feature_names=feature_names,

@@ -122,7 +122,7 @@ class Call:
         try:
             self._rows = batch_size(x)
             if span.is_recording():
-                self._attrs = dict(bind.span_attributes)
+                self._attrs = dict(bind.attributes)
                 # Computed before the call: the model may mutate its input.
                 _input_attributes(x, self._rows, bind, model, self._attrs)
         except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
@@ -142,9 +142,9 @@ class Call:
         duration = self._close_context()
         bind, span, attrs = self._bind, self._span, self._attrs
         try:
-            self._telemetry.duration.record(duration, bind.metric_attributes)
+            self._telemetry.duration.record(duration, bind.attributes)
             if self._rows:
-                self._telemetry.tally(bind.metric_key, bind.metric_attributes).add(self._rows)
+                self._telemetry.tally(bind.metric_key, bind.attributes).add(self._rows)
             if attrs is not None and bind.settings.summaries:
                 attrs.update(self._output_attributes(result))
         except Exception as exc:  # noqa: BLE001
@@ -178,7 +178,7 @@ class Call:
                 key = (*self._bind.metric_key, (semconv.ERROR_TYPE, error_type))
                 self._telemetry.tally(key, attrs).add(self._rows)
             if span.is_recording():
-                attrs = self._attrs if self._attrs is not None else dict(self._bind.span_attributes)
+                attrs = self._attrs if self._attrs is not None else dict(self._bind.attributes)
                 attrs[semconv.ERROR_TYPE] = error_type
                 set_prevalidated(span, attrs)
                 span.record_exception(exc)

@@ -58,7 +58,7 @@ def _observed_call(
     """Observe ``method(*args, **kwargs)`` as a prediction of the model ``handle`` names."""
     if not should_observe():
         return method(*args, **kwargs)
-    bind = binding_for(handle, framework, operation, default_name, handle)
+    bind = binding_for(handle, framework, operation, default_name, type(handle))
     x = _model_input(operation, args, kwargs)
     if inspect.iscoroutinefunction(method):
         return observe_async(default_telemetry(), bind, model, x, method, args, kwargs)
