@@ -1,0 +1,382 @@
+"""Training-time reference profiles: what "normal" inputs and predictions look like.
+
+A ``Reference`` keeps, per numeric feature, quantile bin edges with the reference proportion in
+each bin (plus an underflow and an overflow bin, empty in the reference), mean, std, min, max
+and missing rate; per categorical feature, the proportions of its most frequent categories plus
+an "other" bucket; the distribution of the model's predictions when given; and a PCA model of
+the numeric features for multivariate drift. It is a small versioned JSON file (no pickle), so
+it can be built in a training pipeline and shipped beside the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA = "modeltel.reference"
+SCHEMA_VERSION = 1
+# NannyML's default: keep the principal components that explain 65% of the variance.
+PCA_VARIANCE = 0.65
+
+
+class ReferenceError(ValueError):
+    """A reference that cannot be built, read or used; the message names the problem."""
+
+
+@dataclass
+class NumericProfile:
+    """Quantile bins of one numeric feature. ``proportions`` has ``len(edges) + 1`` entries:
+    underflow (below the reference minimum), one per bin, overflow (above the maximum)."""
+
+    name: str
+    edges: list[float]
+    proportions: list[float]
+    mean: float
+    std: float
+    min: float
+    max: float
+    missing_rate: float
+    count: int
+    kind: str = "numeric"
+
+
+@dataclass
+class CategoricalProfile:
+    """Proportions of the most frequent categories; the last entry is "other"."""
+
+    name: str
+    categories: list[str]
+    proportions: list[float]
+    missing_rate: float
+    count: int
+    kind: str = "categorical"
+
+
+@dataclass
+class PcaProfile:
+    """Standardise with ``mean``/``scale``, project on ``components``; ``reference_error`` is
+    the mean reconstruction error of the reference rows (the multivariate score's unit)."""
+
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    components: list[list[float]]
+    explained_variance: float
+    reference_error: float
+
+
+FeatureProfile = NumericProfile | CategoricalProfile
+
+
+@dataclass
+class Reference:
+    """A reference profile; build it with ``Reference.from_data`` and ship it as JSON.
+
+    >>> ref = modeltel.Reference.from_data(X_train, predictions=model.predict(X_train))
+    >>> ref.save("fraud-reference.json")
+    """
+
+    features: list[FeatureProfile]
+    predictions: FeatureProfile | None = None
+    pca: PcaProfile | None = None
+    rows: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> FeatureProfile:
+        for profile in self.features:
+            if profile.name == name:
+                return profile
+        raise KeyError(f"reference has no feature {name!r}; it has {', '.join(self.feature_names)}")
+
+    @classmethod
+    def from_data(
+        cls,
+        X: Any,
+        *,
+        predictions: Any = None,
+        feature_names: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+        bins: int = 10,
+        top_k: int = 50,
+        pca_variance: float = PCA_VARIANCE,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Reference:
+        """Profile training (or validation) data: the same input types predictions accept.
+
+        Columns listed in ``categorical``, and every non-numeric column, are profiled as
+        categories (the ``top_k`` most frequent plus "other"); the rest get ``bins`` quantile
+        bins. Raises ``ReferenceError`` naming the problem for unusable data or options.
+
+        >>> ref = Reference.from_data(df, categorical=["country"], bins=10)
+        """
+        if not isinstance(bins, int) or isinstance(bins, bool) or not 2 <= bins <= 1000:
+            raise ReferenceError(f"bins must be an int between 2 and 1000, got {bins!r}")
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+            raise ReferenceError(f"top_k must be a positive int, got {top_k!r}")
+        if not 0.0 < pca_variance <= 1.0:
+            raise ReferenceError(f"pca_variance must be in (0, 1], got {pca_variance!r}")
+        columns = table_columns(X, feature_names)
+        if not columns:
+            raise ReferenceError("reference data has no features")
+        rows = len(columns[0][1])
+        if rows == 0:
+            raise ReferenceError("reference data has no rows")
+        names = [name for name, _ in columns]
+        unknown = sorted(set(categorical or ()) - set(names))
+        if unknown:
+            raise ReferenceError(f"categorical names unknown feature(s) {unknown}; features are {names}")
+        forced = set(categorical or ())
+        profiles: list[FeatureProfile] = []
+        numeric: dict[str, np.ndarray] = {}
+        for name, values in columns:
+            as_float = None if name in forced else numeric_column(values)
+            if as_float is None:
+                profiles.append(_categorical_profile(name, values, top_k))
+            else:
+                profiles.append(_numeric_profile(name, as_float, bins))
+                numeric[name] = as_float
+        return cls(
+            features=profiles,
+            predictions=_prediction_profile(predictions, bins, top_k),
+            pca=_pca_profile(numeric, pca_variance),
+            rows=rows,
+            metadata=dict(metadata or {}),
+        )
+
+    # --- persistence -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "rows": self.rows,
+            "metadata": self.metadata,
+            "features": [asdict(f) for f in self.features],
+            "predictions": asdict(self.predictions) if self.predictions is not None else None,
+            "pca": asdict(self.pca) if self.pca is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "reference") -> Reference:
+        """Rebuild from ``to_dict`` output; ``ReferenceError`` names what is wrong."""
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise ReferenceError(f"{source} is not a modeltel reference (no schema {SCHEMA!r})")
+        version = data.get("version")
+        if version != SCHEMA_VERSION:
+            raise ReferenceError(
+                f"{source} has reference schema version {version!r}; this modeltel reads version "
+                f"{SCHEMA_VERSION} (rebuild it with `modeltel reference build`)"
+            )
+        try:
+            features = [_profile_from_dict(f) for f in data["features"]]
+            predictions = _profile_from_dict(data["predictions"]) if data.get("predictions") else None
+            pca = PcaProfile(**data["pca"]) if data.get("pca") else None
+            return cls(features, predictions, pca, int(data.get("rows", 0)), dict(data.get("metadata") or {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReferenceError(f"{source} is corrupt: {type(exc).__name__}: {exc}") from None
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the reference as JSON (atomically: a reader never sees half a file)."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), allow_nan=True, separators=(",", ":")))
+        tmp.replace(target)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Reference:
+        """Read a reference written by ``save``; ``ReferenceError`` for a missing, corrupt or
+        incompatible file, naming the file and the problem."""
+        source = str(path)
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ReferenceError(f"cannot read reference {source}: {exc.strerror or exc}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ReferenceError(f"reference {source} is not valid JSON: {exc}") from None
+        return cls.from_dict(data, source=f"reference {source}")
+
+
+def _profile_from_dict(data: dict[str, Any]) -> FeatureProfile:
+    kind = data.get("kind")
+    if kind == "numeric":
+        return NumericProfile(**data)
+    if kind == "categorical":
+        return CategoricalProfile(**data)
+    raise ValueError(f"unknown feature kind {kind!r}")
+
+
+# --- columns ------------------------------------------------------------------------------
+
+
+def table_columns(X: Any, feature_names: Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
+    """Every column of a tabular input as (name, 1-D array), for whole-data profiling.
+
+    Accepts what predictions accept: numpy arrays, pandas DataFrames, lists of rows, a list of
+    dict records, a dict of columns, scipy sparse matrices, torch tensors.
+    """
+    module = type(X).__module__ or ""
+    if module.startswith("pandas") and type(X).__name__ == "DataFrame":
+        columns = [(str(c), X[c].to_numpy()) for c in X.columns]
+        if any(getattr(X[c].dtype, "name", "") == "category" for c in X.columns):
+            columns = [(str(c), X[c].astype(object).to_numpy()) for c in X.columns]
+        return _named(columns, feature_names)
+    if module.startswith("torch") and hasattr(X, "detach"):
+        X = X.detach().cpu().numpy()
+    if module.startswith("scipy.sparse"):
+        X = X.toarray()
+    if isinstance(X, Mapping):
+        return _named([(str(k), np.asarray(v)) for k, v in X.items()], feature_names)
+    if isinstance(X, (list, tuple)) and X and isinstance(X[0], Mapping):
+        keys: dict[Any, None] = {}
+        for record in X:
+            keys.update(dict.fromkeys(record))
+        return _named([(str(k), np.array([r.get(k) for r in X], dtype=object)) for k in keys], feature_names)
+    array = np.asarray(X)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2:
+        raise ReferenceError(f"reference data must be 2-D (rows x features), got shape {array.shape}")
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(array.shape[1])]
+    if len(names) != array.shape[1]:
+        raise ReferenceError(f"{len(names)} feature_names for {array.shape[1]} features")
+    return [(str(n), array[:, i]) for i, n in enumerate(names)]
+
+
+def _named(columns: list[tuple[str, np.ndarray]], names: Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
+    if names is None:
+        return columns
+    if len(names) != len(columns):
+        raise ReferenceError(f"{len(names)} feature_names for {len(columns)} features")
+    return [(str(n), values) for n, (_, values) in zip(names, columns)]
+
+
+def numeric_column(values: np.ndarray) -> np.ndarray | None:
+    """The column as float64 (None/NaN missing), or None when it holds non-numbers."""
+    if values.dtype.kind in "fiub":
+        return values.astype(np.float64)
+    if values.dtype.kind != "O":
+        return None
+    present = [v for v in values if v is not None]
+    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in present):
+        return None
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+# --- profiles -----------------------------------------------------------------------------
+
+
+def _numeric_profile(name: str, values: np.ndarray, bins: int) -> NumericProfile:
+    count = int(values.shape[0])
+    present = values[~np.isnan(values)]
+    missing_rate = 1.0 - present.shape[0] / count
+    if present.size == 0:
+        return NumericProfile(name, [], [0.0], math.nan, math.nan, math.nan, math.nan, missing_rate, count)
+    edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, bins + 1)))
+    if edges.size == 1:  # a constant feature: one degenerate bin [c, c]
+        edges = np.repeat(edges, 2)
+    return NumericProfile(
+        name=name,
+        edges=edges.tolist(),
+        proportions=bin_proportions(present, edges).tolist(),
+        mean=float(present.mean()),
+        std=float(present.std()),
+        min=float(present.min()),
+        max=float(present.max()),
+        missing_rate=missing_rate,
+        count=count,
+    )
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts in [underflow, bin 1 .. bin n, overflow] for sorted ``edges`` (n+1 of them).
+
+    Bins are closed on the left, the last one on both sides, so the reference minimum and
+    maximum fall inside; values below ``edges[0]`` or above ``edges[-1]`` are out of range.
+    """
+    if edges.size == 0:
+        return np.zeros(1, dtype=np.int64)
+    positions = np.searchsorted(edges, values, side="right")  # 0 = underflow, len = at/after max
+    at_max = values == edges[-1]
+    positions[at_max] = edges.size - 1  # the maximum belongs to the last bin
+    return np.bincount(positions, minlength=edges.size + 1)
+
+
+def bin_proportions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    counts = bin_counts(values, edges).astype(np.float64)
+    total = counts.sum()
+    return counts / total if total else counts
+
+
+def _categorical_profile(name: str, values: np.ndarray, top_k: int) -> CategoricalProfile:
+    count = int(values.shape[0])
+    missing = np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool)
+    present = np.array([str(v) for v in values[~missing]], dtype=object)
+    missing_rate = float(missing.mean()) if count else 0.0
+    if present.size == 0:
+        return CategoricalProfile(name, [], [0.0], missing_rate, count)
+    categories, counts = np.unique(present.astype(str), return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:top_k]
+    kept = counts[order].astype(np.float64)
+    other = float(counts.sum() - kept.sum())
+    proportions = np.append(kept, other) / counts.sum()
+    return CategoricalProfile(name, [str(c) for c in categories[order]], proportions.tolist(), missing_rate, count)
+
+
+def _prediction_profile(predictions: Any, bins: int, top_k: int) -> FeatureProfile | None:
+    if predictions is None:
+        return None
+    module = type(predictions).__module__ or ""
+    if module.startswith("torch") and hasattr(predictions, "detach"):
+        predictions = predictions.detach().cpu().numpy()
+    values = np.asarray(predictions)
+    if values.ndim == 2 and values.shape[1] > 1:
+        values = values.argmax(axis=1)  # probability rows: the predicted class
+    values = values.reshape(-1)
+    if values.dtype.kind == "f":
+        return _numeric_profile("prediction", values.astype(np.float64), bins)
+    return _categorical_profile("prediction", values.astype(object), top_k)
+
+
+def _pca_profile(numeric: dict[str, np.ndarray], variance: float) -> PcaProfile | None:
+    if len(numeric) < 2:
+        return None
+    names = list(numeric)
+    data = np.column_stack([numeric[n] for n in names])
+    mean = np.nanmean(data, axis=0)
+    data = np.where(np.isnan(data), mean, data)  # impute with the reference mean
+    scale = data.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (data - mean) / scale
+    _, singular, vt = np.linalg.svd(z, full_matrices=False)
+    explained = singular**2 / max((singular**2).sum(), 1e-300)
+    k = int(np.searchsorted(np.cumsum(explained), variance) + 1)
+    k = min(k, len(names) - 1) if len(names) > 1 else 1
+    components = vt[:k]
+    error = reconstruction_error(z, components)
+    return PcaProfile(
+        features=names,
+        mean=mean.tolist(),
+        scale=scale.tolist(),
+        components=components.tolist(),
+        explained_variance=float(explained[:k].sum()),
+        reference_error=float(error.mean()),
+    )
+
+
+def reconstruction_error(z: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Per-row Euclidean distance between standardised rows and their PCA reconstruction."""
+    projected = z @ components.T @ components
+    return np.sqrt(((z - projected) ** 2).sum(axis=1))
