@@ -96,7 +96,9 @@ def test_save_load_roundtrip(tmp_path):
     path = tmp_path / "ref.json"
     ref.save(path)
     loaded = Reference.load(path)
-    assert loaded == ref
+    # Compared as JSON: empty bins hold NaN means, and NaN != NaN.
+    assert json.dumps(loaded.to_dict()) == json.dumps(ref.to_dict())
+    assert loaded.feature("a").edges == ref.feature("a").edges
     assert json.loads(path.read_text())["version"] == 1
 
 

@@ -38,6 +38,9 @@ class NumericProfile:
     name: str
     edges: list[float]
     proportions: list[float]
+    # Mean of the reference values in each bin (NaN for an empty bin), same layout as
+    # proportions: lets Wasserstein distance place each bin's mass where it really is.
+    bin_means: list[float]
     mean: float
     std: float
     min: float
@@ -283,7 +286,7 @@ def _numeric_profile(name: str, values: np.ndarray, bins: int) -> NumericProfile
     present = values[~np.isnan(values)]
     missing_rate = 1.0 - present.shape[0] / count
     if present.size == 0:
-        return NumericProfile(name, [], [0.0], math.nan, math.nan, math.nan, math.nan, missing_rate, count)
+        return NumericProfile(name, [], [0.0], [math.nan], math.nan, math.nan, math.nan, math.nan, missing_rate, count)
     edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, bins + 1)))
     if edges.size == 1:  # a constant feature: one degenerate bin [c, c]
         edges = np.repeat(edges, 2)
@@ -291,6 +294,7 @@ def _numeric_profile(name: str, values: np.ndarray, bins: int) -> NumericProfile
         name=name,
         edges=edges.tolist(),
         proportions=bin_proportions(present, edges).tolist(),
+        bin_means=bin_means(present, edges).tolist(),
         mean=float(present.mean()),
         std=float(present.std()),
         min=float(present.min()),
@@ -308,10 +312,25 @@ def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """
     if edges.size == 0:
         return np.zeros(1, dtype=np.int64)
-    positions = np.searchsorted(edges, values, side="right")  # 0 = underflow, len = at/after max
-    at_max = values == edges[-1]
-    positions[at_max] = edges.size - 1  # the maximum belongs to the last bin
-    return np.bincount(positions, minlength=edges.size + 1)
+    return np.bincount(bin_index(values, edges), minlength=edges.size + 1)
+
+
+def bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin of each value in the [underflow, bins..., overflow] layout of ``bin_counts``:
+    searchsorted gives 0 below the first edge and len(edges) at or past the last; the
+    maximum itself belongs to the last bin."""
+    positions = np.searchsorted(edges, values, side="right")
+    positions[values == edges[-1]] = edges.size - 1
+    return positions
+
+
+def bin_means(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean of the values in each bin (NaN where a bin is empty)."""
+    index = bin_index(values, edges)
+    sums = np.bincount(index, weights=values, minlength=edges.size + 1)
+    counts = np.bincount(index, minlength=edges.size + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
 
 
 def bin_proportions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
