@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
@@ -13,6 +15,7 @@ from modeltel import state
 from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env
 from modeltel.models import attach, make_info
 from modeltel.providers import check_environment, install_providers, unconfigured_signals
+from modeltel.reference import Reference, ReferenceError
 
 _logger = logging.getLogger("modeltel")
 _lock = threading.Lock()
@@ -70,7 +73,9 @@ def instrument(
         if explicit and not _installed(name):
             raise ValueError(f"modeltel.instrument(): frameworks includes {name!r} but it is not installed")
     check_environment()
+    references = _directory_references()
     with _lock:
+        state.set_directory_references(references)
         missing = unconfigured_signals()
         if missing:
             install_providers(missing, service_name=service_name, endpoint=endpoint)
@@ -87,6 +92,20 @@ def instrument(
             instrumentor = _instrumentor(name)
             if not instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.instrument()
+
+
+def _directory_references() -> dict[str, Reference]:
+    """``MODELTEL_REFERENCE_DIR``: every ``NAME.json`` in it is the reference of model NAME.
+
+    Loaded here so a missing directory or a bad file fails ``instrument()`` by name.
+    """
+    raw = os.environ.get("MODELTEL_REFERENCE_DIR", "").strip()
+    if not raw:
+        return {}
+    directory = Path(raw)
+    if not directory.is_dir():
+        raise ReferenceError(f"MODELTEL_REFERENCE_DIR={raw!r} is not a directory")
+    return {path.stem: Reference.load(path) for path in sorted(directory.glob("*.json"))}
 
 
 def uninstrument() -> None:
@@ -115,7 +134,9 @@ def register(
     """Attach identity and per-model options to a model object and return the same object.
 
     Unregistered models are named by class (sklearn, torch) or qualified function name.
-    Registering again updates the fields given. The model itself is not modified.
+    ``reference=`` (a ``Reference`` or the path of its JSON) turns on drift and data quality
+    metrics for the model. Registering again updates the fields given. The model itself is
+    not modified.
 
     >>> clf = modeltel.register(clf, name="fraud", version="2024-06-01",
     ...                         feature_names=["amount", "age"])

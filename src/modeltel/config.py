@@ -34,6 +34,16 @@ class Settings:
     # Summarise tensors that live on an accelerator. Off by default: copying them to the
     # host synchronises the device on the prediction path.
     device_summaries: bool = False
+    # Drift window: the last this-many rows (row-based; see drift_window_seconds).
+    drift_window: int = 5000
+    # When > 0, the window is the last this-many seconds instead.
+    drift_window_seconds: float = 0.0
+    # Statistics exported per feature as ml.drift.score (docs/drift.md).
+    drift_methods: tuple[str, ...] = ("psi",)
+    # Opt-in fleet histogram ml.input.distribution (rows per feature and bin).
+    export_distribution: bool = False
+    # Cardinality cap of ml.input.distribution: at most this many features.
+    distribution_max_features: int = 50
 
     def replace(self, caller: str, options: Mapping[str, Any]) -> Settings:
         """Return a copy with ``options`` applied, checked by name and type."""
@@ -51,7 +61,14 @@ _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_SUMMARY_MAX_FEATURES": "summary_max_features",
     "MODELTEL_TORCH_TRAINING": "torch_training",
     "MODELTEL_DEVICE_SUMMARIES": "device_summaries",
+    "MODELTEL_DRIFT_WINDOW": "drift_window",
+    "MODELTEL_DRIFT_WINDOW_SECONDS": "drift_window_seconds",
+    "MODELTEL_DRIFT_METHODS": "drift_methods",
+    "MODELTEL_EXPORT_DISTRIBUTION": "export_distribution",
+    "MODELTEL_DISTRIBUTION_MAX_FEATURES": "distribution_max_features",
 }
+
+DRIFT_METHODS: tuple[str, ...] = ("psi", "js", "wasserstein", "ks", "chi2_pvalue")
 
 
 def _field_types() -> dict[str, type]:
@@ -70,7 +87,25 @@ def _check_value(name: str, value: Any, where: str) -> Any:
         if value < 1:
             raise ValueError(f"{where}: option {name!r} must be >= 1, got {value}")
         return value
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise TypeError(f"{where}: option {name!r} must be a number, got {value!r}")
+        if value < 0:
+            raise ValueError(f"{where}: option {name!r} must be >= 0, got {value}")
+        return float(value)
+    if expected is tuple:
+        return _check_methods(value, f"{where}: option {name!r}")
     return value
+
+
+def _check_methods(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{where} must be a list of method names such as ['psi', 'js']")
+    methods = tuple(value)
+    unknown = sorted(set(methods) - set(DRIFT_METHODS))
+    if unknown or not methods:
+        raise ValueError(f"{where}: unknown or no drift method(s) {unknown}; choose from {', '.join(DRIFT_METHODS)}")
+    return methods
 
 
 def _validated(caller: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,6 +132,16 @@ def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
     expected = _field_types()[field]
     if expected is bool:
         return parse_bool(env_name, raw)
+    if expected is tuple:
+        return _check_methods([p.strip() for p in raw.split(",") if p.strip()], env_name)
+    if expected is float:
+        try:
+            number = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"{env_name}={raw!r} is not a number") from None
+        if not number >= 0:
+            raise ValueError(f"{env_name}={raw!r} must be >= 0")
+        return number
     try:
         value = int(raw.strip())
     except ValueError:

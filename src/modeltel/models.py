@@ -3,6 +3,7 @@ derived from it (built once per model and operation, then reused on every call).
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from typing import Any
 
 from modeltel import semconv, state
 from modeltel.config import Settings, _validated
+from modeltel.drift import DriftMonitor, monitor_for
+from modeltel.reference import Reference
 
 
 @dataclass
@@ -20,6 +23,7 @@ class ModelInfo:
     version: str | None = None
     feature_names: tuple[str, ...] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    reference: Reference | None = None
     # (framework, operation, default name) -> Binding; rebuilt when settings change.
     bindings: dict[tuple[str, str, str], Binding] = field(default_factory=dict, repr=False)
 
@@ -32,6 +36,7 @@ class ModelInfo:
             if other.feature_names is not None
             else self.feature_names,
             options={**self.options, **other.options},
+            reference=other.reference if other.reference is not None else self.reference,
         )
 
 
@@ -50,6 +55,8 @@ class Binding:
     settings: Settings
     feature_names: tuple[str, ...] | None
     generation: int
+    # Drift and data quality against the model's reference; None without one.
+    drift: DriftMonitor | None = None
 
     def error_metric_attributes(self, error_type: str) -> dict[str, Any]:
         return {**self.attributes, semconv.ERROR_TYPE: error_type}
@@ -62,7 +69,13 @@ def make_info(
     feature_names: Any = None,
     options: dict[str, Any] | None = None,
 ) -> ModelInfo:
-    """Validate user-supplied identity and options; errors name the offending argument."""
+    """Validate user-supplied identity and options; errors name the offending argument.
+
+    A ``reference`` option (a ``Reference`` or the path of its JSON file) is loaded here, so
+    an unreadable file fails at registration, never in the middle of traffic.
+    """
+    options = dict(options or {})
+    reference = _load_reference(caller, options.pop("reference", None))
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise TypeError(f"{caller}: name must be a non-empty string, got {name!r}")
     if version is not None:
@@ -75,7 +88,15 @@ def make_info(
         feature_names = tuple(str(n) for n in feature_names)
         if len(set(feature_names)) != len(feature_names):
             raise ValueError(f"{caller}: feature_names contains duplicates")
-    return ModelInfo(name, version, feature_names, _validated(caller, options or {}))
+    return ModelInfo(name, version, feature_names, _validated(caller, options), reference)
+
+
+def _load_reference(caller: str, reference: Any) -> Reference | None:
+    if reference is None or isinstance(reference, Reference):
+        return reference
+    if isinstance(reference, (str, os.PathLike)):
+        return Reference.load(reference)
+    raise TypeError(f"{caller}: reference must be a modeltel.Reference or the path of one, got {reference!r}")
 
 
 _registry: dict[int, tuple[Any, ModelInfo]] = {}
@@ -122,12 +143,15 @@ def binding(
     if found is not None and found.generation == state.generation:
         return found
     settings = state.current_settings()
-    name, version, feature_names = default_name, None, None
+    name, version, feature_names, reference = default_name, None, None, None
     if info is not None:
         name = info.name or default_name
         version = info.version
         feature_names = info.feature_names
         settings = settings.replace("modeltel.register()", info.options)
+        reference = info.reference
+    if reference is None:
+        reference = state.directory_reference(name)
     attrs: dict[str, Any] = {
         semconv.ML_MODEL_NAME: name,
         semconv.ML_MODEL_FRAMEWORK: framework,
@@ -145,6 +169,7 @@ def binding(
         settings=settings,
         feature_names=feature_names,
         generation=state.generation,
+        drift=monitor_for(name, version, reference, settings) if reference is not None else None,
     )
     cache[key] = made
     return made

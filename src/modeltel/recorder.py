@@ -72,20 +72,24 @@ def _fitted_attribute(bind: Binding, model: Any, name: str) -> Any:
     return getattr(model, name, None)
 
 
+def _feature_names(bind: Binding, model: Any) -> Any:
+    """Registered names, else the estimator's ``feature_names_in_`` (None when neither)."""
+    if bind.feature_names is not None:
+        return bind.feature_names
+    return _fitted_attribute(bind, model, "feature_names_in_")
+
+
 def _input_attributes(x: Any, rows: int, bind: Binding, model: Any, attrs: dict[str, Any]) -> None:
     """Add the batch size and input summary to ``attrs``."""
     attrs[semconv.ML_BATCH_SIZE] = rows
     settings = bind.settings
     if not settings.summaries:
         return
-    names = bind.feature_names
-    if names is None:
-        names = _fitted_attribute(bind, model, "feature_names_in_")
     summary = summarize_input(
         x,
         max_rows=settings.summary_max_rows,
         max_features=settings.summary_max_features,
-        feature_names=names,
+        feature_names=_feature_names(bind, model),
         device_summaries=settings.device_summaries,
     )
     if summary is None:
@@ -127,6 +131,14 @@ class Call:
                 _input_attributes(x, self._rows, bind, model, self._attrs)
         except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
             report_internal_error("input_summary", exc, telemetry)
+        if bind.drift is not None:
+            # Drift is a metric: it is updated whether or not the span is sampled.
+            try:
+                out_of_range = bind.drift.observe_inputs(x, self._rows, _feature_names(bind, model))
+                if out_of_range and self._attrs is not None:
+                    self._attrs[semconv.ML_INPUT_OUT_OF_RANGE_COUNT] = out_of_range
+            except Exception as exc:  # noqa: BLE001
+                report_internal_error("drift_update", exc, telemetry)
         self._ctx_token = otel_context.attach(trace.set_span_in_context(span))
         self._phase_token = _phase.set(PREDICTING)
         # Started last so the timing covers the model call only, not modeltel's own work.
@@ -145,6 +157,8 @@ class Call:
             self._telemetry.duration.record(duration, bind.attributes)
             if self._rows:
                 self._telemetry.tally(bind.metric_key, bind.attributes).add(self._rows)
+            if bind.drift is not None:
+                bind.drift.observe_outputs(result, self._rows)
             if attrs is not None and bind.settings.summaries:
                 attrs.update(self._output_attributes(result))
         except Exception as exc:  # noqa: BLE001

@@ -27,6 +27,14 @@ ML_OUTPUT_MEAN = "ml.output.mean"
 ML_OUTPUT_MIN = "ml.output.min"
 ML_OUTPUT_MAX = "ml.output.max"
 
+ML_INPUT_OUT_OF_RANGE_COUNT = "ml.input.out_of_range.count"
+
+# Drift and data quality metric attributes.
+ML_FEATURE_NAME = "ml.feature.name"
+ML_DRIFT_METHOD = "ml.drift.method"
+ML_DATA_QUALITY_KIND = "ml.data_quality.kind"
+ML_BIN = "ml.bin"
+
 # From the general OpenTelemetry semantic conventions.
 ERROR_TYPE = "error.type"
 
@@ -45,6 +53,13 @@ TRACER_NAME = "modeltel"
 ML_PREDICTION_DURATION = "ml.prediction.duration"
 ML_PREDICTION_ROWS = "ml.prediction.rows"
 MODELTEL_INTERNAL_ERRORS = "modeltel.internal.errors"
+
+ML_DRIFT_SCORE = "ml.drift.score"
+ML_PREDICTION_DRIFT_SCORE = "ml.prediction.drift.score"
+ML_DRIFT_MULTIVARIATE_SCORE = "ml.drift.multivariate.score"
+ML_DRIFT_WINDOW_ROWS = "ml.drift.window.rows"
+ML_DATA_QUALITY_ISSUES = "ml.data_quality.issues"
+ML_INPUT_DISTRIBUTION = "ml.input.distribution"
 
 # Inference latency spans ~50 us (a linear model on one row) to ~10 s (a large batch on a
 # big network); the SDK default buckets (0, 5, 10 ... 10000) are meant for milliseconds and

@@ -7,6 +7,7 @@ Recording starts on (``monitor``/``wrap`` work without ``instrument()``), and
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from modeltel.config import Settings, settings_from_env
 
@@ -32,6 +33,21 @@ def set_settings(settings: Settings) -> None:
     with _lock:
         _settings = settings
         generation += 1
+
+
+# MODELTEL_REFERENCE_DIR: model name -> Reference, loaded (and so checked) by instrument().
+_directory_references: dict[str, Any] = {}
+
+
+def set_directory_references(references: dict[str, Any]) -> None:
+    global _directory_references, generation
+    with _lock:
+        _directory_references = dict(references)
+        generation += 1
+
+
+def directory_reference(model_name: str) -> Any:
+    return _directory_references.get(model_name)
 
 
 def set_recording(on: bool) -> None:

@@ -56,6 +56,35 @@ class Telemetry:
         )
 
 
+        self._drift_instruments(meter)
+
+    def _drift_instruments(self, meter: metrics.Meter) -> None:
+        # All computed at collection time from the drift windows (modeltel.drift).
+        meter.create_observable_gauge(
+            semconv.ML_DRIFT_SCORE, callbacks=[_drift_scores], unit="1",
+            description="Drift of one input feature against the reference, per method.",
+        )
+        meter.create_observable_gauge(
+            semconv.ML_PREDICTION_DRIFT_SCORE, callbacks=[_prediction_drift_scores], unit="1",
+            description="Drift of the model's predictions against the reference, per method.",
+        )
+        meter.create_observable_gauge(
+            semconv.ML_DRIFT_MULTIVARIATE_SCORE, callbacks=[_multivariate_scores], unit="1",
+            description="Mean PCA reconstruction error in the window over the reference's (1 = as in reference).",
+        )
+        meter.create_observable_gauge(
+            semconv.ML_DRIFT_WINDOW_ROWS, callbacks=[_window_rows], unit="{row}",
+            description="Rows in the current drift window.",
+        )
+        meter.create_observable_counter(
+            semconv.ML_DATA_QUALITY_ISSUES, callbacks=[_quality_issues], unit="{value}",
+            description="Input values with a data quality issue, per feature and kind.",
+        )
+        meter.create_observable_counter(
+            semconv.ML_INPUT_DISTRIBUTION, callbacks=[_distribution], unit="{row}",
+            description="Opt-in: rows per feature and reference bin, for fleet-wide drift.",
+        )
+
     def tally(self, key: tuple[Any, ...], attributes: dict[str, Any]) -> Tally:
         """The row tally for one metric attribute set (``key`` identifies it)."""
         found = self._tallies.get(key)
@@ -67,6 +96,79 @@ class Telemetry:
     def _observe_rows(self, options: CallbackOptions) -> Iterable[Observation]:
         for tally in list(self._tallies.values()):
             yield Observation(tally.value, tally.attributes)
+
+
+def _drift_scores(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.drift import monitors
+
+    for monitor in monitors():
+        base = monitor.attributes
+        for feature, method, score in _safe(monitor.feature_scores, "drift_scores"):
+            yield Observation(score, {**base, semconv.ML_FEATURE_NAME: feature, semconv.ML_DRIFT_METHOD: method})
+
+
+def _prediction_drift_scores(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.drift import monitors
+
+    for monitor in monitors():
+        for method, score in _safe(monitor.prediction_scores, "prediction_drift"):
+            yield Observation(score, {**monitor.attributes, semconv.ML_DRIFT_METHOD: method})
+
+
+def _multivariate_scores(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.drift import monitors
+
+    for monitor in monitors():
+        score = next(iter(_safe(lambda m=monitor: [m.multivariate_score()], "multivariate")), None)
+        if score is not None:
+            yield Observation(score, monitor.attributes)
+
+
+def _window_rows(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.drift import monitors
+
+    for monitor in monitors():
+        yield Observation(monitor.window_rows(), monitor.attributes)
+
+
+def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.drift import monitors
+    from modeltel.drift_window import QUALITY_KINDS
+
+    for monitor in monitors():
+        quality = monitor.inputs.quality.copy()
+        for position, feature in enumerate(monitor.inputs.layout.names):
+            for k, kind in enumerate(QUALITY_KINDS):
+                yield Observation(
+                    float(quality[position, k]),
+                    {**monitor.attributes, semconv.ML_FEATURE_NAME: feature, semconv.ML_DATA_QUALITY_KIND: kind},
+                )
+
+
+def _distribution(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.drift import monitors
+
+    for monitor in monitors():
+        if not monitor.settings.export_distribution:
+            continue
+        layout = monitor.inputs.layout
+        counts = monitor.inputs.distribution.copy()
+        for position in range(min(len(layout.names), monitor.settings.distribution_max_features)):
+            width = len(layout.profiles[position].proportions)
+            for b in range(width):
+                yield Observation(
+                    float(counts[position, b]),
+                    {**monitor.attributes, semconv.ML_FEATURE_NAME: layout.names[position], semconv.ML_BIN: str(b)},
+                )
+
+
+def _safe(produce: Any, site: str) -> list[Any]:
+    """Run a collection-time computation; a failure is reported, not raised into the SDK."""
+    try:
+        return list(produce())
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error(site, exc)
+        return []
 
 
 class Tally:

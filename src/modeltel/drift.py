@@ -1,0 +1,273 @@
+"""Drift and data quality for one model: its reference, its windows, and what they export.
+
+A ``DriftMonitor`` exists per (model name, version) that has a reference. On every call it
+bins a bounded row sample of the inputs (and the outputs) into its windows; statistics are
+computed only when metrics are collected, from the windows' counts. The monitors register
+themselves with ``monitors()`` so the metric callbacks can find them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from modeltel import drift_statistics as stats
+from modeltel.config import Settings
+from modeltel.drift_window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
+from modeltel.inputs import FRAME, NDARRAY, TENSOR, input_kind, sample_index, take_rows, tensor_sample
+from modeltel.reference import NumericProfile, Reference, numeric_column, reconstruction_error, table_columns
+
+
+class DriftMonitor:
+    """Windows and scores of one model against its reference."""
+
+    def __init__(self, name: str, version: str | None, reference: Reference, settings: Settings) -> None:
+        self.name = name
+        self.version = version
+        self.reference = reference
+        self.settings = settings
+        self.inputs = DriftWindow(reference.features, settings.drift_window, settings.drift_window_seconds)
+        self.outputs = (
+            DriftWindow([reference.predictions], settings.drift_window, settings.drift_window_seconds)
+            if reference.predictions is not None
+            else None
+        )
+        layout = self.inputs.layout
+        self._numeric_names = [layout.names[i] for i in layout.numeric]
+        self._position = {n: i for i, n in enumerate(layout.names)}
+        pca = reference.pca
+        self._pca_columns: np.ndarray | None = None
+        if pca is not None and set(pca.features) <= set(self._numeric_names):
+            order = {n: k for k, n in enumerate(self._numeric_names)}
+            self._pca_columns = np.array([order[f] for f in pca.features], dtype=np.intp)
+            self._pca_mean = np.asarray(pca.mean)
+            self._pca_scale = np.asarray(pca.scale)
+            self._pca_components = np.asarray(pca.components)
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        attrs = {"ml.model.name": self.name}
+        if self.version is not None:
+            attrs["ml.model.version"] = self.version
+        return attrs
+
+    # --- hot path ------------------------------------------------------------------------
+
+    def observe_inputs(self, x: Any, rows: int, names_hint: Sequence[str] | None) -> int:
+        """Bin a sample of ``x`` into the input window; returns sampled out-of-range values."""
+        if rows <= 0:
+            return 0
+        sample = _row_sample(x, self.settings.summary_max_rows, self.settings.device_summaries)
+        if sample is None:
+            return 0
+        sampled_rows = _length(sample)
+        if sampled_rows == 0:
+            return 0
+        weight = rows / sampled_rows
+        quality = np.zeros((len(self._position), len(QUALITY_KINDS)))
+        numeric, accounted, categorical = self._columns(sample, sampled_rows, names_hint, quality)
+        errors = self._reconstruction_errors(numeric) if numeric is not None else None
+        return self.inputs.add(numeric, categorical, rows, weight, quality, errors, accounted)
+
+    def observe_outputs(self, y: Any, rows: int) -> None:
+        if self.outputs is None or rows <= 0:
+            return
+        sample = _row_sample(y, self.settings.summary_max_rows, self.settings.device_summaries)
+        if sample is None:
+            return
+        values = np.asarray(sample)
+        if values.ndim == 2 and values.shape[1] > 1:
+            values = values.argmax(axis=1)  # probability rows: the predicted class, as in the reference
+        values = values.reshape(-1)
+        if values.size == 0:
+            return
+        quality = np.zeros((1, len(QUALITY_KINDS)))
+        weight = rows / values.size
+        if isinstance(self.reference.predictions, NumericProfile):
+            numeric = numeric_column(values)
+            if numeric is None:
+                return
+            self.outputs.add(numeric.reshape(-1, 1), [], rows, weight, quality)
+        else:
+            self.outputs.add(None, [values.astype(object)], rows, weight, quality)
+
+    def _columns(
+        self, sample: Any, sampled_rows: int, names_hint: Sequence[str] | None, quality: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None, list[np.ndarray]]:
+        """Numeric matrix and categorical columns in layout order, plus a mask of numeric
+        cells that are NaN because of an issue already counted (absent, wrong type)."""
+        layout = self.inputs.layout
+        if isinstance(sample, np.ndarray) and sample.ndim == 2 and sample.dtype.kind in "fiub" and sample.shape[1] == len(layout.names):
+            # The common case: a numeric matrix in reference column order.
+            matrix = sample.astype(np.float64, copy=False)
+            numeric = matrix[:, layout.numeric]
+            categorical = [matrix[:, i].astype(object) for i in layout.categorical]
+            return numeric, None, categorical
+        if isinstance(sample, np.ndarray) and sample.ndim == 1:
+            sample = sample.reshape(1, -1)
+        columns = table_columns(sample)
+        by_name = {name: values for name, values in columns}
+        use_names = not all(name == f"x{i}" for i, (name, _) in enumerate(columns))
+        if not use_names and names_hint is not None and len(names_hint) == len(columns):
+            by_name = {str(n): values for n, (_, values) in zip(names_hint, columns)}
+            use_names = True
+        positional = [values for _, values in columns]
+        numeric = np.full((sampled_rows, len(layout.numeric)), np.nan)
+        accounted = np.zeros(numeric.shape, dtype=bool)
+        for k, position in enumerate(layout.numeric):
+            values = _pick(layout.names[position], position, by_name, positional, use_names)
+            if values is None:
+                quality[position, MISSING] += sampled_rows  # an absent feature is missing
+                accounted[:, k] = True
+                continue
+            as_float = numeric_column(values)
+            if as_float is None:
+                as_float, mismatched = _numbers_or_nan(values)
+                quality[position, TYPE_MISMATCH] += mismatched.sum()
+                accounted[:, k] = mismatched
+            numeric[:, k] = as_float
+        categorical = []
+        for position in layout.categorical:
+            values = _pick(layout.names[position], position, by_name, positional, use_names)
+            if values is None:
+                quality[position, MISSING] += sampled_rows
+                values = np.full(sampled_rows, None, dtype=object)
+            categorical.append(np.asarray(values, dtype=object))
+        return numeric, accounted, categorical
+
+    def _reconstruction_errors(self, numeric: np.ndarray) -> np.ndarray | None:
+        if self._pca_columns is None:
+            return None
+        values = numeric[:, self._pca_columns]
+        values = np.where(np.isnan(values), self._pca_mean, values)  # impute as the reference did
+        return reconstruction_error((values - self._pca_mean) / self._pca_scale, self._pca_components)
+
+    # --- collection time -----------------------------------------------------------------
+
+    def feature_scores(self) -> Iterator[tuple[str, str, float]]:
+        """(feature, method, score) for every feature and configured method."""
+        window = self.inputs.snapshot()
+        if window.rows <= 0:
+            return
+        yield from _scores(self.inputs, window, self.settings.drift_methods)
+
+    def prediction_scores(self) -> Iterator[tuple[str, float]]:
+        if self.outputs is None:
+            return
+        window = self.outputs.snapshot()
+        if window.rows <= 0:
+            return
+        for _, method, score in _scores(self.outputs, window, self.settings.drift_methods):
+            yield method, score
+
+    def multivariate_score(self) -> float | None:
+        """Mean reconstruction error in the window relative to the reference's (1.0 = same)."""
+        if self._pca_columns is None or self.reference.pca is None:
+            return None
+        window = self.inputs.snapshot()
+        if window.error_rows <= 0 or not self.reference.pca.reference_error > 0:
+            return None
+        return window.error_sum / window.error_rows / self.reference.pca.reference_error
+
+    def window_rows(self) -> float:
+        return self.inputs.snapshot().rows
+
+
+def _scores(window: DriftWindow, snapshot: Any, methods: Sequence[str]) -> Iterator[tuple[str, str, float]]:
+    layout = window.layout
+    for position, name in enumerate(layout.names):
+        profile = layout.profiles[position]
+        width = len(profile.proportions)
+        reference = np.asarray(profile.proportions)
+        counts = snapshot.counts[position, :width]
+        if counts.sum() <= 0:
+            continue
+        numeric = isinstance(profile, NumericProfile)
+        for method in methods:
+            if method == "psi":
+                yield name, method, stats.psi(reference, counts)
+            elif method == "js":
+                yield name, method, stats.js_distance(reference, counts)
+            elif method == "ks" and numeric:
+                yield name, method, stats.ks_statistic(reference, counts)
+            elif method == "wasserstein" and numeric and profile.std > 0:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    means = np.where(counts > 0, snapshot.sums[position, :width] / counts, np.nan)
+                distance = stats.wasserstein_binned(profile.bin_means, reference, means, counts)
+                yield name, method, distance / profile.std
+            elif method == "chi2_pvalue" and not numeric:
+                yield name, method, stats.chi2_pvalue(reference, counts)
+
+
+def _pick(name: str, position: int, by_name: dict[str, Any], positional: list[Any], use_names: bool) -> Any:
+    if use_names:
+        return by_name.get(name)
+    return positional[position] if position < len(positional) else None
+
+
+def _numbers_or_nan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Floats for a mixed object column: numbers kept; anything else NaN, flagged in the
+    returned mask (a type mismatch). Loops over the row sample only."""
+    out = np.full(len(values), np.nan)
+    mismatched = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)):
+            out[i] = float(v)
+        else:
+            mismatched[i] = True
+    return out, mismatched
+
+
+def _row_sample(x: Any, max_rows: int, device_summaries: bool) -> Any:
+    kind = input_kind(x)
+    if kind == TENSOR:
+        x = tensor_sample(x, max_rows, device_summaries)
+        if x is None:
+            return None
+        kind = NDARRAY
+    if kind == NDARRAY:
+        return x if x.ndim <= 1 else take_rows(x, max_rows)
+    if kind == FRAME:
+        index = sample_index(len(x), max_rows)
+        return x if index is None else x.iloc[index]
+    if isinstance(x, dict):
+        return [x] if not any(isinstance(v, (list, tuple, np.ndarray)) for v in x.values()) else x
+    if isinstance(x, (list, tuple)):
+        return take_rows(list(x), max_rows) if x and isinstance(x[0], (list, tuple, dict, np.ndarray)) else [list(x)]
+    return None
+
+
+def _length(sample: Any) -> int:
+    if isinstance(sample, np.ndarray):
+        return 1 if sample.ndim <= 1 else int(sample.shape[0])
+    if isinstance(sample, dict):
+        return len(next(iter(sample.values()), []))
+    return len(sample)
+
+
+_monitors: dict[tuple[str, str | None], DriftMonitor] = {}
+_lock = threading.Lock()
+
+
+def monitor_for(name: str, version: str | None, reference: Reference, settings: Settings) -> DriftMonitor:
+    """The monitor of (name, version), created on first use; a new reference replaces it."""
+    key = (name, version)
+    found = _monitors.get(key)
+    if found is not None and found.reference is reference and found.settings == settings:
+        return found
+    with _lock:
+        found = _monitors.get(key)
+        if found is None or found.reference is not reference or found.settings != settings:
+            found = DriftMonitor(name, version, reference, settings)
+            _monitors[key] = found
+        return found
+
+
+def monitors() -> list[DriftMonitor]:
+    return list(_monitors.values())

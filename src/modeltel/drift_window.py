@@ -1,0 +1,205 @@
+"""A streaming window of binned counts: the last N rows (or seconds) of one model's traffic.
+
+Memory is O(features x bins) whatever the traffic: the window is a queue of at most about
+``BLOCKS`` blocks of counts plus the block being filled, never raw rows. Each call bins a
+bounded sample of its rows (all features at once, one comparison pass) and adds the sample's
+counts weighted by rows / sampled rows, so a 10,000-row batch weighs 10,000 rows.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modeltel.reference import CategoricalProfile, NumericProfile, Reference
+
+BLOCKS = 10  # the window moves in steps of a tenth of its length
+
+# Data quality kinds, in column order of the quality arrays.
+QUALITY_KINDS = ("missing", "out_of_range", "unseen_category", "type_mismatch")
+MISSING, OUT_OF_RANGE, UNSEEN, TYPE_MISMATCH = range(4)
+
+
+@dataclass
+class Block:
+    """Counts for one slice of the window."""
+
+    counts: np.ndarray  # (features, slots) weighted rows per bin
+    sums: np.ndarray  # (features, slots) weighted sum of values per bin (numeric features)
+    rows: float = 0.0
+    error_sum: float = 0.0  # multivariate: weighted sum of reconstruction errors
+    error_rows: float = 0.0
+    started: float = field(default_factory=lambda: time.monotonic())
+
+
+class Layout:
+    """How a reference's features map onto a (features, slots) count array.
+
+    Numeric feature j with n+1 edges uses slots 0..n+1: underflow, n bins, overflow.
+    Categorical feature j with k categories uses slots 0..k: one per category, then "other".
+    """
+
+    def __init__(self, profiles: list[Any]) -> None:
+        self.names = [p.name for p in profiles]
+        self.numeric = [i for i, p in enumerate(profiles) if isinstance(p, NumericProfile) and p.edges]
+        self.categorical = [i for i, p in enumerate(profiles) if isinstance(p, CategoricalProfile)]
+        widths = [len(p.proportions) for p in profiles]
+        self.slots = max(widths) if widths else 1
+        self.profiles = profiles
+        # Padded edges for one vectorised comparison over all numeric features: +inf pads
+        # never compare true, so each feature counts only its own edges.
+        n_edges = max((len(profiles[i].edges) for i in self.numeric), default=0)
+        self.edges = np.full((len(self.numeric), n_edges), np.inf)
+        self.last_edge_index = np.zeros(len(self.numeric), dtype=np.intp)
+        for row, i in enumerate(self.numeric):
+            e = profiles[i].edges
+            self.edges[row, : len(e)] = e
+            self.last_edge_index[row] = len(e) - 1
+        self.last_edge = self.edges[np.arange(len(self.numeric)), self.last_edge_index] if self.numeric else np.empty(0)
+        self.offsets = np.asarray(self.numeric, dtype=np.intp) * self.slots
+        self.category_index = [
+            {c: k for k, c in enumerate(profiles[i].categories)} for i in self.categorical
+        ]
+
+    def reference_proportions(self, position: int) -> np.ndarray:
+        return np.asarray(self.profiles[position].proportions, dtype=np.float64)
+
+
+class DriftWindow:
+    """Windowed counts for one model's inputs (or outputs) against its reference layout."""
+
+    def __init__(self, profiles: list[Any], window_rows: int, window_seconds: float = 0.0) -> None:
+        self.layout = Layout(profiles)
+        self.window_rows = window_rows
+        self.window_seconds = window_seconds
+        self._blocks: deque[Block] = deque()
+        self._block_rows = 0.0  # rows in the closed blocks
+        self._current = self._new_block()
+        self._lock = threading.Lock()
+        d = len(profiles)
+        # Cumulative since start (counters): data quality and the opt-in distribution.
+        self.quality = np.zeros((d, len(QUALITY_KINDS)))
+        self.distribution = np.zeros((d, self.layout.slots))
+
+    def _new_block(self) -> Block:
+        shape = (len(self.layout.names), self.layout.slots)
+        return Block(np.zeros(shape), np.zeros(shape))
+
+    # --- hot path ------------------------------------------------------------------------
+
+    def bin_numeric(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Slot of every value of a (rows, numeric features) float sample; -1 for NaN.
+
+        One broadcast comparison against the padded edges: the number of edges at or below
+        a value is its slot (0 = underflow); the maximum edge itself belongs to the last bin.
+        """
+        below = (values[:, :, None] >= self.layout.edges[None, :, :]).sum(axis=2)
+        at_max = values == self.layout.last_edge[None, :]
+        slots = np.where(at_max, self.layout.last_edge_index[None, :], below)
+        # +inf compares true against the +inf padding too: cap at the feature's overflow slot.
+        slots = np.minimum(slots, self.layout.last_edge_index[None, :] + 1)
+        missing = np.isnan(values)
+        return np.where(missing, -1, slots), missing
+
+    def add(
+        self,
+        numeric: np.ndarray | None,
+        categorical: list[np.ndarray],
+        rows: int,
+        weight: float,
+        quality: np.ndarray,
+        errors: np.ndarray | None = None,
+        accounted: np.ndarray | None = None,
+    ) -> int:
+        """Add one call's sample; returns how many sampled values were out of range.
+
+        ``numeric`` is (sampled rows, numeric features) in layout order, ``categorical`` one
+        object array per categorical feature, ``quality`` (features, kinds) counts already
+        found by the caller (type mismatches, absent features), ``errors`` the per-row
+        multivariate reconstruction errors of the sample, ``accounted`` the numeric cells that
+        are NaN because of an issue the caller already counted (not missing values).
+        """
+        layout = self.layout
+        d, slots = len(layout.names), layout.slots
+        counts = np.zeros(d * slots)
+        sums = np.zeros(d * slots)
+        out_of_range = 0
+        if numeric is not None and numeric.size:
+            bins, missing = self.bin_numeric(numeric)
+            valid = ~missing
+            flat = (bins + layout.offsets[None, :])[valid]
+            counts += np.bincount(flat, minlength=d * slots) * weight
+            sums += np.bincount(flat, weights=numeric[valid], minlength=d * slots) * weight
+            really_missing = missing if accounted is None else missing & ~accounted
+            quality[layout.numeric, MISSING] += really_missing.sum(axis=0) * weight
+            last_slot = layout.last_edge_index + 1
+            outside = valid & ((bins == 0) | (bins == last_slot[None, :]))
+            per_feature = outside.sum(axis=0)
+            quality[layout.numeric, OUT_OF_RANGE] += per_feature * weight
+            out_of_range = int(per_feature.sum())
+        for position, values, index in zip(layout.categorical, categorical, layout.category_index):
+            other = len(index)
+            missing = np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values))
+            codes = np.fromiter((index.get(str(v), other) for v in values[~missing]), np.intp)
+            counts[position * slots : position * slots + other + 1] += np.bincount(codes, minlength=other + 1) * weight
+            quality[position, MISSING] += missing.sum() * weight
+            quality[position, UNSEEN] += (codes == other).sum() * weight
+        with self._lock:
+            block = self._rotate()
+            block.counts += counts.reshape(d, slots)
+            block.sums += sums.reshape(d, slots)
+            block.rows += rows
+            if errors is not None and errors.size:
+                block.error_sum += float(errors.sum()) * weight
+                block.error_rows += errors.size * weight
+            self.quality += quality
+            self.distribution += counts.reshape(d, slots)
+        return out_of_range
+
+    def _rotate(self) -> Block:
+        """The block to add to, starting a new one when the current slice is full."""
+        current = self._current
+        if self.window_seconds > 0:
+            full = time.monotonic() - current.started >= self.window_seconds / BLOCKS
+        else:
+            full = current.rows >= self.window_rows / BLOCKS
+        if full:
+            self._blocks.append(current)
+            self._block_rows += current.rows
+            # Row windows keep the newest closed blocks that fit; a block is at least a tenth
+            # of the window, so there are at most BLOCKS + 1 of them whatever the call sizes.
+            while self.window_seconds <= 0 and self._blocks and self._block_rows > self.window_rows:
+                self._block_rows -= self._blocks.popleft().rows
+            self._drop_expired()
+            self._current = current = self._new_block()
+        return current
+
+    def _drop_expired(self) -> None:
+        """Time windows: forget blocks older than the window (also with no collector)."""
+        if self.window_seconds <= 0:
+            return
+        horizon = time.monotonic() - self.window_seconds
+        while self._blocks and self._blocks[0].started < horizon:
+            self._block_rows -= self._blocks.popleft().rows
+
+    # --- collection time -----------------------------------------------------------------
+
+    def snapshot(self) -> Block:
+        """The whole window summed (blocks past ``window_seconds`` dropped)."""
+        with self._lock:
+            self._drop_expired()
+            parts = [*self._blocks, self._current]
+            total = self._new_block()
+            for part in parts:
+                total.counts += part.counts
+                total.sums += part.sums
+                total.rows += part.rows
+                total.error_sum += part.error_sum
+                total.error_rows += part.error_rows
+            return total

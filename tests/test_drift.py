@@ -1,0 +1,164 @@
+"""Drift and data quality end to end: register a reference, predict, read the metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import modeltel
+from modeltel import Reference, ReferenceError
+from tests.conftest import metric_points
+from tests.helpers import run_python
+
+RNG = np.random.default_rng(5)
+X_TRAIN = RNG.normal(size=(5000, 3))
+Y_TRAIN = (X_TRAIN[:, 0] + X_TRAIN[:, 2] > 0).astype(int)
+
+
+def gauge(name, **attrs):
+    points = metric_points(name, **attrs)
+    assert points, f"no {name} point with {attrs}"
+    return points[-1].value
+
+
+def fitted(name, **options):
+    model = LogisticRegression().fit(X_TRAIN, Y_TRAIN)
+    ref = Reference.from_data(X_TRAIN, predictions=model.predict(X_TRAIN))
+    return modeltel.register(model, name=name, reference=ref, **options)
+
+
+def test_shifted_feature_drifts_and_unshifted_does_not():
+    model = fitted("drift-shift", drift_methods=["psi", "js", "ks", "wasserstein"])
+    for _ in range(5):
+        batch = RNG.normal(size=(200, 3))
+        batch[:, 1] += 1.0
+        model.predict(batch)
+    base = {"ml.model.name": "drift-shift"}
+    assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x1", "ml.drift.method": "psi"}) > 0.2
+    assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x0", "ml.drift.method": "psi"}) < 0.1
+    assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x1", "ml.drift.method": "wasserstein"}) == pytest.approx(1.0, abs=0.15)
+    assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x1", "ml.drift.method": "ks"}) > 0.3
+    assert gauge("ml.drift.window.rows", **base) == 1000
+    # Predictions move with x1? No: the model ignores x1, so its outputs stay put.
+    assert gauge("ml.prediction.drift.score", **base, **{"ml.drift.method": "psi"}) < 0.1
+
+
+def test_prediction_drift_follows_the_outputs():
+    model = fitted("drift-pred")
+    batch = RNG.normal(size=(1000, 3))
+    batch[:, 0] += 2.0  # pushes almost every prediction to class 1
+    model.predict(batch)
+    assert gauge("ml.prediction.drift.score", **{"ml.model.name": "drift-pred", "ml.drift.method": "psi"}) > 0.2
+
+
+def test_multivariate_score_rises_when_correlation_flips_and_not_otherwise():
+    a = RNG.normal(size=6000)
+    data = np.column_stack([a, a + 0.1 * RNG.normal(size=6000), RNG.normal(size=6000)])
+    ref = Reference.from_data(data[:4000])
+
+    @modeltel.monitor("mv-same", reference=ref)
+    def same(x):
+        return x[:, 0]
+
+    @modeltel.monitor("mv-flip", reference=ref)
+    def flip(x):
+        return x[:, 0]
+
+    same(data[4000:5000])
+    flipped = data[5000:].copy()
+    flipped[:, 1] = -flipped[:, 1]
+    flip(flipped)
+    assert gauge("ml.drift.multivariate.score", **{"ml.model.name": "mv-same"}) == pytest.approx(1.0, abs=0.15)
+    assert gauge("ml.drift.multivariate.score", **{"ml.model.name": "mv-flip"}) > 1.5
+    # each marginal is unchanged, so per-feature drift stays low
+    assert gauge("ml.drift.score", **{"ml.model.name": "mv-flip", "ml.feature.name": "x1", "ml.drift.method": "psi"}) < 0.1
+
+
+def test_data_quality_issues_are_counted_and_never_raise(spans):
+    train = pd.DataFrame({"amount": RNG.normal(100, 10, 1000), "country": RNG.choice(["NO", "SE"], 1000)})
+    ref = Reference.from_data(train)
+
+    @modeltel.monitor("dq", reference=ref)
+    def score(frame):
+        return np.zeros(len(frame))
+
+    live = pd.DataFrame(
+        {"amount": [100.0, None, 1e6, "oops"], "country": ["NO", "DK", None, "SE"]}, dtype=object
+    )
+    assert score(live).tolist() == [0.0] * 4
+    score(pd.DataFrame({"country": ["NO"]}))  # narrower: amount is absent
+    score(pd.DataFrame({"amount": [], "country": []}))  # empty batch
+    q = lambda feature, kind: metric_points(  # noqa: E731
+        "ml.data_quality.issues", **{"ml.model.name": "dq", "ml.feature.name": feature, "ml.data_quality.kind": kind}
+    )[-1].value
+    assert q("amount", "missing") == 2  # None, and the absent column
+    assert q("amount", "out_of_range") == 1
+    assert q("amount", "type_mismatch") == 1
+    assert q("country", "unseen_category") == 1
+    assert q("country", "missing") == 1
+    first = [s for s in spans() if s.name == "call dq"][0]
+    assert first.attributes["ml.input.out_of_range.count"] == 1
+
+
+def test_window_is_bounded_by_rows():
+    model = fitted("drift-window", drift_window=1000)
+    for _ in range(30):
+        model.predict(RNG.normal(size=(200, 3)))
+    rows = gauge("ml.drift.window.rows", **{"ml.model.name": "drift-window"})
+    assert 1000 <= rows <= 1200  # ten blocks of 100 rows plus the block being filled
+
+
+def test_wide_batch_counts_by_weight():
+    model = fitted("drift-weight")
+    model.predict(RNG.normal(size=(10_000, 3)))
+    assert gauge("ml.drift.window.rows", **{"ml.model.name": "drift-weight"}) == 10_000
+
+
+def test_bad_reference_fails_at_register(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(ReferenceError, match="not valid JSON"):
+        modeltel.register(LogisticRegression(), reference=bad)
+    with pytest.raises(TypeError, match="reference must be"):
+        modeltel.register(LogisticRegression(), reference=42)
+
+
+def test_reference_directory_is_loaded_at_instrument(tmp_path):
+    Reference.from_data(X_TRAIN).save(tmp_path / "fraud.json")
+    out = run_python(
+        """
+import json, numpy as np, modeltel
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry import metrics
+reader = InMemoryMetricReader(); metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+modeltel.instrument()
+from sklearn.linear_model import LogisticRegression
+X = np.random.default_rng(0).normal(size=(100, 3))
+clf = modeltel.register(LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)), name="fraud")
+clf.predict(X)
+data = reader.get_metrics_data()
+names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+print(json.dumps(sorted(n for n in names if n.startswith("ml.drift"))))
+""",
+        env={"MODELTEL_REFERENCE_DIR": str(tmp_path), "OTEL_TRACES_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "ml.drift.score" in out.stdout and "ml.drift.window.rows" in out.stdout
+    bad = run_python("import modeltel; modeltel.instrument()", env={"MODELTEL_REFERENCE_DIR": str(tmp_path / "nope")})
+    assert bad.returncode != 0 and "MODELTEL_REFERENCE_DIR" in bad.stderr and "is not a directory" in bad.stderr
+
+
+def test_time_window_forgets_old_blocks(monkeypatch):
+    from modeltel import drift_window
+
+    clock = [1000.0]
+    monkeypatch.setattr(drift_window.time, "monotonic", lambda: clock[0])
+    model = fitted("drift-time", drift_window_seconds=60.0)
+    for _ in range(30):  # one call every 10 s for 5 minutes
+        model.predict(RNG.normal(size=(10, 3)))
+        clock[0] += 10.0
+    rows = gauge("ml.drift.window.rows", **{"ml.model.name": "drift-time"})
+    assert 60 <= rows <= 80  # the last minute or so of calls, not all 300 rows
