@@ -305,8 +305,12 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
     if all(v == v for v in totals):
         # NaN propagates through the sum, so a NaN-free sum proves nothing is missing and
         # the mask pass can be skipped.
+        means = [v / rows for v in totals]
+        if any(math.isinf(v) for v in means):
+            # Overflow of huge finite values (or real infinities): divide first.
+            means = np.add.reduce(t / rows, axis=1, dtype=np.float64).tolist()
         return (
-            [v / rows for v in totals],
+            means,
             np.minimum.reduce(t, axis=1).tolist(),
             np.maximum.reduce(t, axis=1).tolist(),
             0,
@@ -316,7 +320,7 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
     missing = int(np.count_nonzero(missing_mask))
     present = rows - missing_mask.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(missing_mask, 0.0, t).sum(axis=1) / present
+        mean = (np.where(missing_mask, 0.0, t) / present[:, None]).sum(axis=1)
     lo = np.where(missing_mask, np.inf, t).min(axis=1)
     hi = np.where(missing_mask, -np.inf, t).max(axis=1)
     empty = present == 0
