@@ -22,6 +22,10 @@ from modeltel.inputs import FRAME, NDARRAY, TENSOR, input_kind, sample_index, ta
 from modeltel.reference import NumericProfile, Reference, numeric_column, reconstruction_error, table_columns
 
 
+# Rows of each call's sample used for the multivariate reconstruction error.
+PCA_ROWS = 64
+
+
 class DriftMonitor:
     """Windows and scores of one model against its reference."""
 
@@ -76,10 +80,9 @@ class DriftMonitor:
     def observe_outputs(self, y: Any, rows: int) -> None:
         if self.outputs is None or rows <= 0:
             return
-        sample = _row_sample(y, self.settings.summary_max_rows, self.settings.device_summaries)
-        if sample is None:
+        values = _output_sample(y, self.settings.summary_max_rows, self.settings.device_summaries)
+        if values is None:
             return
-        values = np.asarray(sample)
         if values.ndim == 2 and values.shape[1] > 1:
             values = values.argmax(axis=1)  # probability rows: the predicted class, as in the reference
         values = values.reshape(-1)
@@ -104,7 +107,11 @@ class DriftMonitor:
         if isinstance(sample, np.ndarray) and sample.ndim == 2 and sample.dtype.kind in "fiub" and sample.shape[1] == len(layout.names):
             # The common case: a numeric matrix in reference column order.
             matrix = sample.astype(np.float64, copy=False)
-            numeric = matrix[:, layout.numeric]
+            if layout.numeric_is_prefix and len(layout.numeric) == matrix.shape[1]:
+                numeric = np.ascontiguousarray(matrix)
+            else:
+                # Column gathers come out Fortran-ordered; the binning loop wants rows.
+                numeric = np.ascontiguousarray(matrix[:, layout.numeric])
             categorical = [matrix[:, i].astype(object) for i in layout.categorical]
             return numeric, None, categorical
         if isinstance(sample, np.ndarray) and sample.ndim == 1:
@@ -142,7 +149,9 @@ class DriftMonitor:
     def _reconstruction_errors(self, numeric: np.ndarray) -> np.ndarray | None:
         if self._pca_columns is None:
             return None
-        values = numeric[:, self._pca_columns]
+        # The projection costs rows x features x components: a smaller sample keeps wide
+        # models cheap, and the window averages over many calls anyway.
+        values = numeric[:PCA_ROWS, self._pca_columns]
         values = np.where(np.isnan(values), self._pca_mean, values)  # impute as the reference did
         return reconstruction_error((values - self._pca_mean) / self._pca_scale, self._pca_components)
 
@@ -241,6 +250,23 @@ def _row_sample(x: Any, max_rows: int, device_summaries: bool) -> Any:
     if isinstance(x, (list, tuple)):
         return take_rows(list(x), max_rows) if x and isinstance(x[0], (list, tuple, dict, np.ndarray)) else [list(x)]
     return None
+
+
+def _output_sample(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | None:
+    """Sampled rows of a prediction output (a 1-D output is one prediction per row)."""
+    kind = input_kind(y)
+    if kind == TENSOR:
+        y = tensor_sample(y, max_rows, device_summaries)
+        if y is None:
+            return None
+    elif kind != NDARRAY:
+        try:
+            y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        except (TypeError, ValueError):
+            return None
+    if y.ndim == 0:
+        y = y.reshape(1)
+    return take_rows(y, max_rows)
 
 
 def _length(sample: Any) -> int:
