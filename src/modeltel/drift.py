@@ -18,7 +18,7 @@ import numpy as np
 from modeltel import drift_statistics as stats
 from modeltel.config import Settings
 from modeltel.drift_window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
-from modeltel.inputs import FRAME, NDARRAY, TENSOR, input_kind, sample_index, take_rows, tensor_sample
+from modeltel.inputs import FRAME, NDARRAY, on_host, sample_index, take_rows
 from modeltel.reference import NumericProfile, Reference, numeric_column, reconstruction_error, table_columns
 
 
@@ -234,12 +234,10 @@ def _numbers_or_nan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _row_sample(x: Any, max_rows: int, device_summaries: bool) -> Any:
-    kind = input_kind(x)
-    if kind == TENSOR:
-        x = tensor_sample(x, max_rows, device_summaries)
-        if x is None:
-            return None
-        kind = NDARRAY
+    host = on_host(x, max_rows, device_summaries)
+    if host is None:
+        return None
+    x, kind = host
     if kind == NDARRAY:
         return x if x.ndim <= 1 else take_rows(x, max_rows)
     if kind == FRAME:
@@ -254,12 +252,11 @@ def _row_sample(x: Any, max_rows: int, device_summaries: bool) -> Any:
 
 def _output_sample(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | None:
     """Sampled rows of a prediction output (a 1-D output is one prediction per row)."""
-    kind = input_kind(y)
-    if kind == TENSOR:
-        y = tensor_sample(y, max_rows, device_summaries)
-        if y is None:
-            return None
-    elif kind != NDARRAY:
+    host = on_host(y, max_rows, device_summaries)
+    if host is None:
+        return None
+    y, kind = host
+    if kind != NDARRAY:
         try:
             y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
         except (TypeError, ValueError):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from modeltel.reference import CategoricalProfile, NumericProfile, Reference
+from modeltel.reference import CategoricalProfile, NumericProfile
 
 BLOCKS = 10  # the window moves in steps of a tenth of its length
 

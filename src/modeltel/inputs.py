@@ -227,6 +227,16 @@ def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
         return t.float().numpy()
 
 
+def on_host(x: Any, max_rows: int, device_summaries: bool) -> tuple[Any, int] | None:
+    """(input, kind) with a tensor turned into a numpy array (row-sampled first when it is
+    on an accelerator); None when it must stay on its device."""
+    kind = input_kind(x)
+    if kind != TENSOR:
+        return x, kind
+    array = tensor_sample(x, max_rows, device_summaries)
+    return None if array is None else (array, NDARRAY)
+
+
 def _sample(x: Any, kind: int, max_rows: int, max_features: int):
     """Return (table, feature_count, names or None), or None when x has no feature view."""
     if kind == NDARRAY:
@@ -372,12 +382,10 @@ def summarize_input(
     >>> s.mean, s.missing
     ((2.0, 2.0), 1)
     """
-    kind = input_kind(x)
-    if kind == TENSOR:
-        x = tensor_sample(x, max_rows, device_summaries)
-        if x is None:
-            return None
-        kind = NDARRAY
+    host = on_host(x, max_rows, device_summaries)
+    if host is None:
+        return None
+    x, kind = host
     if kind == NDARRAY and x.dtype.kind in _NUMERIC_KINDS and (x.ndim <= 1 or (x.ndim == 2 and x.shape[0] == 1)):
         return _single_row_summary(x, max_features, feature_names)
     sampled = _sample(x, kind, max_rows, max_features)
