@@ -20,3 +20,14 @@ def test_overhead_benchmark_prints_a_ratio_per_case():
     for line in rows:
         ratio = line.split()[6]
         assert float(ratio) > 0
+
+
+def test_drift_benchmark_prints_a_row_per_case():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "drift.py"), "--repeat", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert [(r[0], r[1]) for r in rows] == [("20", "1"), ("20", "10000"), ("200", "1"), ("200", "10000")]
+    assert all(float(r[3]) > 0 for r in rows)  # ratio to the bare span
