@@ -162,3 +162,36 @@ def test_time_window_forgets_old_blocks(monkeypatch):
         clock[0] += 10.0
     rows = gauge("ml.drift.window.rows", **{"ml.model.name": "drift-time"})
     assert 60 <= rows <= 80  # the last minute or so of calls, not all 300 rows
+
+
+def test_wider_and_narrower_numpy_batches_are_counted_not_raised():
+    model = fitted("drift-width")
+
+    @modeltel.monitor("width", reference=Reference.from_data(X_TRAIN))
+    def f(x):
+        return np.zeros(len(x))
+
+    f(RNG.normal(size=(4, 5)))  # two columns more than the reference
+    f(RNG.normal(size=(4, 2)))  # one column less
+    q = lambda feature, kind: metric_points(  # noqa: E731
+        "ml.data_quality.issues", **{"ml.model.name": "width", "ml.feature.name": feature, "ml.data_quality.kind": kind}
+    )[-1].value
+    assert q("_unexpected", "type_mismatch") == 8
+    assert q("x2", "missing") == 4
+    assert model.predict(RNG.normal(size=(3, 3))).shape == (3,)
+
+
+def test_numeric_categories_match_across_int_and_float_inputs():
+    train = pd.DataFrame({"zip": RNG.choice([1000, 2000], 500), "amount": RNG.normal(size=500)})
+    ref = Reference.from_data(train, categorical=["zip"])
+
+    @modeltel.monitor("zips", reference=ref)
+    def f(x):
+        return np.zeros(len(x))
+
+    f(np.array([[1000.0, 0.1], [2000.0, -0.3]]))  # a float matrix carrying the zip codes
+    unseen = metric_points(
+        "ml.data_quality.issues",
+        **{"ml.model.name": "zips", "ml.feature.name": "zip", "ml.data_quality.kind": "unseen_category"},
+    )[-1].value
+    assert unseen == 0

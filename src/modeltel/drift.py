@@ -72,7 +72,8 @@ class DriftMonitor:
         if sampled_rows == 0:
             return 0
         weight = rows / sampled_rows
-        quality = np.zeros((len(self._position), len(QUALITY_KINDS)))
+        # One row per reference feature, plus one for columns the reference does not have.
+        quality = np.zeros((len(self._position) + 1, len(QUALITY_KINDS)))
         numeric, accounted, categorical = self._columns(sample, sampled_rows, names_hint, quality)
         errors = self._reconstruction_errors(numeric) if numeric is not None else None
         return self.inputs.add(numeric, categorical, rows, weight, quality, errors, accounted)
@@ -88,7 +89,7 @@ class DriftMonitor:
         values = values.reshape(-1)
         if values.size == 0:
             return
-        quality = np.zeros((1, len(QUALITY_KINDS)))
+        quality = np.zeros((2, len(QUALITY_KINDS)))
         weight = rows / values.size
         if isinstance(self.reference.predictions, NumericProfile):
             numeric = numeric_column(values)
@@ -123,6 +124,13 @@ class DriftMonitor:
             by_name = {str(n): values for n, (_, values) in zip(names_hint, columns)}
             use_names = True
         positional = [values for _, values in columns]
+        expected = set(layout.names)
+        unexpected = (
+            sum(1 for name in by_name if name not in expected) if use_names else max(0, len(columns) - len(layout.names))
+        )
+        if unexpected:
+            # A batch wider than the reference: its extra cells are a schema mismatch.
+            quality[-1, TYPE_MISMATCH] += unexpected * sampled_rows
         numeric = np.full((sampled_rows, len(layout.numeric)), np.nan)
         accounted = np.zeros(numeric.shape, dtype=bool)
         for k, position in enumerate(layout.numeric):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from modeltel.reference import CategoricalProfile, NumericProfile
+from modeltel.reference import CategoricalProfile, NumericProfile, category_key
 
 BLOCKS = 10  # the window moves in steps of a tenth of its length
 
@@ -87,8 +87,9 @@ class DriftWindow:
         self._current = self._new_block()
         self._lock = threading.Lock()
         d = len(profiles)
-        # Cumulative since start (counters): data quality and the opt-in distribution.
-        self.quality = np.zeros((d, len(QUALITY_KINDS)))
+        # Cumulative since start (counters): data quality (one extra last row for columns
+        # the reference does not have) and the opt-in distribution.
+        self.quality = np.zeros((d + 1, len(QUALITY_KINDS)))
         self.distribution = np.zeros((d, self.layout.slots))
 
     def _new_block(self) -> Block:
@@ -163,7 +164,7 @@ class DriftWindow:
         for position, values, index in zip(layout.categorical, categorical, layout.category_index):
             other = len(index)
             missing = np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values))
-            codes = np.fromiter((index.get(str(v), other) for v in values[~missing]), np.intp)
+            codes = np.fromiter((index.get(category_key(v), other) for v in values[~missing]), np.intp)
             counts[position * slots : position * slots + other + 1] += np.bincount(codes, minlength=other + 1) * weight
             quality[position, MISSING] += missing.sum() * weight
             quality[position, UNSEEN] += (codes == other).sum() * weight

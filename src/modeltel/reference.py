@@ -339,10 +339,20 @@ def bin_proportions(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return counts / total if total else counts
 
 
+def category_key(value: Any) -> str:
+    """A category's name: ``str`` of the value, with whole floats written as integers so
+    zip code 1000 reads the same from an int column and from a float matrix."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _categorical_profile(name: str, values: np.ndarray, top_k: int) -> CategoricalProfile:
     count = int(values.shape[0])
     missing = np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool)
-    present = np.array([str(v) for v in values[~missing]], dtype=object)
+    present = np.array([category_key(v) for v in values[~missing]], dtype=object)
     missing_rate = float(missing.mean()) if count else 0.0
     if present.size == 0:
         return CategoricalProfile(name, [], [0.0], missing_rate, count)

@@ -98,6 +98,10 @@ class Telemetry:
             yield Observation(tally.value, tally.attributes)
 
 
+# ml.feature.name of data quality issues in columns the reference does not have.
+UNEXPECTED_FEATURE = "_unexpected"
+
+
 def _drift_scores(options: CallbackOptions) -> Iterable[Observation]:
     from modeltel.drift import monitors
 
@@ -137,7 +141,7 @@ def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
 
     for monitor in monitors():
         quality = monitor.inputs.quality.copy()
-        for position, feature in enumerate(monitor.inputs.layout.names):
+        for position, feature in enumerate([*monitor.inputs.layout.names, UNEXPECTED_FEATURE]):
             for k, kind in enumerate(QUALITY_KINDS):
                 yield Observation(
                     float(quality[position, k]),
