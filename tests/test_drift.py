@@ -195,3 +195,32 @@ def test_numeric_categories_match_across_int_and_float_inputs():
         **{"ml.model.name": "zips", "ml.feature.name": "zip", "ml.data_quality.kind": "unseen_category"},
     )[-1].value
     assert unseen == 0
+
+
+def test_opt_in_distribution_counts_rows_per_bin_with_a_feature_cap(caplog):
+    ref = Reference.from_data(RNG.normal(size=(2000, 4)), bins=5)
+
+    @modeltel.monitor("dist", reference=ref, export_distribution=True, distribution_max_features=2)
+    def f(x):
+        return np.zeros(len(x))
+
+    f(np.array([[0.0, 0.0, 0.0, 0.0], [100.0, 0.0, 0.0, 0.0]]))
+    points = metric_points("ml.input.distribution", **{"ml.model.name": "dist"})
+    assert {p.attributes["ml.feature.name"] for p in points} == {"x0", "x1"}  # capped at 2
+    x0 = {p.attributes["ml.bin"]: p.value for p in points if p.attributes["ml.feature.name"] == "x0"}
+    assert len(x0) == 7 and sum(x0.values()) == 2 and x0["6"] == 1  # 5 bins + under/overflow
+    assert not metric_points("ml.input.distribution", **{"ml.model.name": "drift-shift"})  # opt-in
+
+
+def test_width_mismatch_is_logged_once(caplog):
+    @modeltel.monitor("width-log", reference=Reference.from_data(X_TRAIN))
+    def f(x):
+        return x
+
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="modeltel"):
+        for _ in range(3):
+            f(RNG.normal(size=(2, 4)))
+    logged = [r for r in caplog.records if "width-log" in r.getMessage()]
+    assert len(logged) == 1 and "columns the reference does not have" in logged[0].getMessage()

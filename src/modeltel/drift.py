@@ -8,6 +8,7 @@ themselves with ``monitors()`` so the metric callbacks can find them.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,8 @@ from modeltel.drift_window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWi
 from modeltel.inputs import FRAME, NDARRAY, on_host, sample_index, take_rows
 from modeltel.reference import NumericProfile, Reference, numeric_column, reconstruction_error, table_columns
 
+
+_logger = logging.getLogger("modeltel")
 
 # Rows of each call's sample used for the multivariate reconstruction error.
 PCA_ROWS = 64
@@ -40,6 +43,7 @@ class DriftMonitor:
             if reference.predictions is not None
             else None
         )
+        self._warned: set[str] = set()
         layout = self.inputs.layout
         self._numeric_names = [layout.names[i] for i in layout.numeric]
         self._position = {n: i for i, n in enumerate(layout.names)}
@@ -131,6 +135,7 @@ class DriftMonitor:
         if unexpected:
             # A batch wider than the reference: its extra cells are a schema mismatch.
             quality[-1, TYPE_MISMATCH] += unexpected * sampled_rows
+            self._warn_once("columns the reference does not have", unexpected)
         numeric = np.full((sampled_rows, len(layout.numeric)), np.nan)
         accounted = np.zeros(numeric.shape, dtype=bool)
         for k, position in enumerate(layout.numeric):
@@ -138,6 +143,7 @@ class DriftMonitor:
             if values is None:
                 quality[position, MISSING] += sampled_rows  # an absent feature is missing
                 accounted[:, k] = True
+                self._warn_once("reference features absent from the input", 1)
                 continue
             as_float = numeric_column(values)
             if as_float is None:
@@ -153,6 +159,15 @@ class DriftMonitor:
                 values = np.full(sampled_rows, None, dtype=object)
             categorical.append(np.asarray(values, dtype=object))
         return numeric, accounted, categorical
+
+    def _warn_once(self, what: str, count: int) -> None:
+        if what in self._warned:
+            return
+        self._warned.add(what)
+        _logger.warning(
+            "modeltel: model %r: %d %s (counted in ml.data_quality.issues; logged once)",
+            self.name, count, what,
+        )
 
     def _reconstruction_errors(self, numeric: np.ndarray) -> np.ndarray | None:
         if self._pca_columns is None:
