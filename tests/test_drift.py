@@ -224,3 +224,13 @@ def test_width_mismatch_is_logged_once(caplog):
             f(RNG.normal(size=(2, 4)))
     logged = [r for r in caplog.records if "width-log" in r.getMessage()]
     assert len(logged) == 1 and "columns the reference does not have" in logged[0].getMessage()
+
+
+def test_register_a_reference_on_what_wrap_returns():
+    class Scorer:
+        def predict(self, x):
+            return np.asarray(x)[:, 0] > 0
+
+    scorer = modeltel.register(modeltel.wrap(Scorer(), name="wrapped-ref"), reference=Reference.from_data(X_TRAIN))
+    scorer.predict(RNG.normal(size=(50, 3)))
+    assert gauge("ml.drift.window.rows", **{"ml.model.name": "wrapped-ref"}) == 50
