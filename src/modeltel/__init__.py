@@ -6,15 +6,21 @@
 
 from modeltel._version import __version__
 from modeltel.api import instrument, register, uninstrument
+from modeltel.ground_truth import record_labels
+from modeltel.labels import LabelSummary, last_prediction_ids, prediction_ids
 from modeltel.reference import Reference, ReferenceError
 from modeltel.wrappers import monitor, wrap
 
 __all__ = [
+    "LabelSummary",
     "Reference",
     "ReferenceError",
     "__version__",
     "instrument",
+    "last_prediction_ids",
     "monitor",
+    "prediction_ids",
+    "record_labels",
     "register",
     "uninstrument",
     "wrap",

@@ -44,6 +44,13 @@ class Settings:
     export_distribution: bool = False
     # Cardinality cap of ml.input.distribution: at most this many features.
     distribution_max_features: int = 50
+    # "classification" or "regression" for ml.performance; "" infers it from the outputs.
+    task: str = ""
+    # Labelled predictions ml.performance is computed over (per model).
+    performance_window: int = 1000
+    # Prediction store for record_labels (process-wide, read from instrument()'s settings).
+    label_store_max_entries: int = 100_000
+    label_store_max_age: float = 7 * 24 * 3600.0
 
     def replace(self, caller: str, options: Mapping[str, Any]) -> Settings:
         """Return a copy with ``options`` applied, checked by name and type."""
@@ -66,9 +73,13 @@ _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_DRIFT_METHODS": "drift_methods",
     "MODELTEL_EXPORT_DISTRIBUTION": "export_distribution",
     "MODELTEL_DISTRIBUTION_MAX_FEATURES": "distribution_max_features",
+    "MODELTEL_PERFORMANCE_WINDOW": "performance_window",
+    "MODELTEL_LABEL_STORE_MAX_ENTRIES": "label_store_max_entries",
+    "MODELTEL_LABEL_STORE_MAX_AGE": "label_store_max_age",
 }
 
 DRIFT_METHODS: tuple[str, ...] = ("psi", "js", "wasserstein", "ks", "chi2_pvalue")
+TASKS: tuple[str, ...] = ("classification", "regression", "")
 
 
 def _field_types() -> dict[str, type]:
@@ -95,6 +106,10 @@ def _check_value(name: str, value: Any, where: str) -> Any:
         return float(value)
     if expected is tuple:
         return _check_methods(value, f"{where}: option {name!r}")
+    if expected is str:
+        if value not in TASKS:
+            raise ValueError(f"{where}: option {name!r} must be one of {', '.join(map(repr, TASKS))}, got {value!r}")
+        return value
     return value
 
 

@@ -20,6 +20,9 @@ from modeltel import semconv, state
 from modeltel.inputs import batch_size, summarize_input
 from modeltel.models import Binding
 from modeltel.outputs import summarize_output
+from modeltel.ground_truth import remember
+from modeltel.ground_truth import store as ground_truth_store
+from modeltel.labels import PredictionIds, current_supplied_ids, set_last_ids
 from modeltel.span_attributes import set_prevalidated
 from modeltel.telemetry import Telemetry, report_internal_error
 
@@ -111,7 +114,7 @@ class Call:
     validates and locks per ``set_attributes`` call, and this is the hot path.
     """
 
-    __slots__ = ("_telemetry", "_bind", "_model", "_span", "_attrs", "_ctx_token", "_phase_token", "_rows", "_start")
+    __slots__ = ("_telemetry", "_bind", "_model", "_span", "_attrs", "_ctx_token", "_phase_token", "_rows", "_start", "_ids")
 
     def __init__(self, telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> None:
         self._telemetry = telemetry
@@ -131,6 +134,15 @@ class Call:
                 _input_attributes(x, self._rows, bind, model, self._attrs)
         except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
             report_internal_error("input_summary", exc, telemetry)
+        self._ids: PredictionIds | None = None
+        try:
+            self._ids = _assign_ids(self._rows)
+            if self._attrs is not None:
+                self._attrs[semconv.ML_PREDICTION_ID] = self._ids.first()
+                if self._rows > 1:
+                    self._attrs[semconv.ML_PREDICTION_ID_COUNT] = self._rows
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("prediction_ids", exc, telemetry)
         if bind.drift is not None:
             # Drift is a metric: it is updated whether or not the span is sampled.
             try:
@@ -159,6 +171,10 @@ class Call:
                 self._telemetry.tally(bind.metric_key, bind.attributes).add(self._rows)
             if bind.drift is not None:
                 bind.drift.observe_outputs(result, self._rows)
+            if self._ids is not None and self._rows:
+                ctx = span.get_span_context()
+                remember(bind, self._ids, ctx if ctx.is_valid else None, result,
+                         _fitted_attribute(bind, self._model, "classes_"))
             if attrs is not None and bind.settings.summaries:
                 attrs.update(self._output_attributes(result))
         except Exception as exc:  # noqa: BLE001
@@ -201,6 +217,20 @@ class Call:
             report_internal_error("error_path", internal, self._telemetry)
         finally:
             span.end()
+
+
+def _assign_ids(rows: int) -> PredictionIds:
+    """Ids for this call: the caller's (``prediction_ids``) when they fit, else generated."""
+    supplied = current_supplied_ids()
+    if supplied is not None and len(supplied) != rows:
+        report_internal_error(
+            "prediction_ids",
+            ValueError(f"prediction_ids() gave {len(supplied)} ids for a call with {rows} rows; ids generated instead"),
+        )
+        supplied = None
+    ids = PredictionIds(ground_truth_store().next_batch(), rows, supplied)
+    set_last_ids(ids)
+    return ids
 
 
 def begin(telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> Call | None:

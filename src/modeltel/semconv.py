@@ -29,6 +29,12 @@ ML_OUTPUT_MAX = "ml.output.max"
 
 ML_INPUT_OUT_OF_RANGE_COUNT = "ml.input.out_of_range.count"
 
+ML_PREDICTION_ID = "ml.prediction.id"
+ML_PREDICTION_ID_COUNT = "ml.prediction.id.count"
+ML_PERFORMANCE_METRIC = "ml.performance.metric"
+ML_PERFORMANCE_SOURCE = "ml.performance.source"
+ML_LABELS_OUTCOME = "ml.labels.outcome"
+
 # Drift and data quality metric attributes.
 ML_FEATURE_NAME = "ml.feature.name"
 ML_DRIFT_METHOD = "ml.drift.method"
@@ -60,6 +66,15 @@ ML_DRIFT_MULTIVARIATE_SCORE = "ml.drift.multivariate.score"
 ML_DRIFT_WINDOW_ROWS = "ml.drift.window.rows"
 ML_DATA_QUALITY_ISSUES = "ml.data_quality.issues"
 ML_INPUT_DISTRIBUTION = "ml.input.distribution"
+
+ML_PERFORMANCE = "ml.performance"
+ML_LABELS = "ml.labels"
+ML_LABEL_DELAY = "ml.label.delay"
+
+# Label delays run from seconds to weeks.
+LABEL_DELAY_BUCKETS_S: tuple[float, ...] = (
+    1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0, 30 * 86400.0,
+)
 
 # Inference latency spans ~50 us (a linear model on one row) to ~10 s (a large batch on a
 # big network); the SDK default buckets (0, 5, 10 ... 10000) are meant for milliseconds and

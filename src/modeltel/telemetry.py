@@ -57,6 +57,19 @@ class Telemetry:
 
 
         self._drift_instruments(meter)
+        self.labels = meter.create_counter(
+            semconv.ML_LABELS, unit="{label}", description="Labels given to record_labels, by outcome."
+        )
+        self.label_delay = meter.create_histogram(
+            semconv.ML_LABEL_DELAY,
+            unit="s",
+            description="Time from a prediction to its label.",
+            explicit_bucket_boundaries_advisory=list(semconv.LABEL_DELAY_BUCKETS_S),
+        )
+        meter.create_observable_gauge(
+            semconv.ML_PERFORMANCE, callbacks=[_performance], unit="1",
+            description="Model quality over the last labelled predictions (or estimated).",
+        )
 
     def _drift_instruments(self, meter: metrics.Meter) -> None:
         # All computed at collection time from the drift windows (modeltel.drift).
@@ -96,6 +109,13 @@ class Telemetry:
     def _observe_rows(self, options: CallbackOptions) -> Iterable[Observation]:
         for tally in list(self._tallies.values()):
             yield Observation(tally.value, tally.attributes)
+
+
+def _performance(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.ground_truth import performance_observations
+
+    for value, attrs in _safe(performance_observations, "performance"):
+        yield Observation(value, attrs)
 
 
 # ml.feature.name of data quality issues in columns the reference does not have.

@@ -1,0 +1,178 @@
+"""Delayed ground truth: remember predictions, join labels to them, report realized quality.
+
+``remember`` runs on the prediction path (cheap: a batch number, a copy of the outputs into
+a bounded store); ``record_labels`` runs when labels arrive and is where the join, the label
+delay, the per-model windows and the ``label {model}`` span with links happen. ``ml.performance``
+is computed from the windows when metrics are collected.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
+
+from modeltel import semconv, state
+from modeltel.labels import LabelStore, LabelSummary, PerformanceWindow, PredictionIds, StoredBatch
+from modeltel.models import Binding
+from modeltel.performance import classification_metrics, regression_metrics
+from modeltel.telemetry import default_telemetry
+
+# Span links per label span: enough for a batch of labels, bounded for the exporter.
+MAX_LINKS = 128
+
+_store: LabelStore | None = None
+_store_lock = threading.Lock()
+_windows: dict[tuple[str, str | None], tuple[PerformanceWindow, str]] = {}
+
+
+def store() -> LabelStore:
+    """The process-wide prediction store, sized from the current settings."""
+    global _store
+    if _store is None:
+        with _store_lock:
+            if _store is None:
+                settings = state.current_settings()
+                _store = LabelStore(settings.label_store_max_entries, settings.label_store_max_age)
+    return _store
+
+
+def _model_key(bind: Binding) -> tuple[str, str | None]:
+    return bind.name, bind.attributes.get(semconv.ML_MODEL_VERSION)
+
+
+def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, classes: Any) -> None:
+    """Keep one call's outputs so labels arriving later can be joined to them."""
+    predicted, proba = _outputs(result, bind.operation, classes, ids.rows)
+    if predicted is None:
+        return
+    key = _model_key(bind)
+    if key not in _windows:
+        task = bind.settings.task or ("classification" if proba is not None or classes is not None or predicted.dtype.kind not in "f" else "regression")
+        _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), task))
+    store().add(
+        StoredBatch(
+            number=ids.batch,
+            model=key,
+            time=time.monotonic(),
+            span_context=span_context,
+            predicted=predicted,
+            proba=proba,
+            classes=None if classes is None else np.asarray(classes),
+            ids=ids.supplied,
+            rows=ids.rows,
+        )
+    )
+
+
+def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    try:
+        values = np.array(result.detach().cpu().numpy() if hasattr(result, "detach") else result, copy=True)
+    except (TypeError, ValueError, RuntimeError):
+        return None, None
+    if values.ndim == 0 or values.shape[0] != rows:
+        return None, None
+    if values.ndim == 2 and values.shape[1] > 1 and values.dtype.kind == "f" and operation in ("predict_proba", "predict_log_proba", "forward", "call"):
+        proba = np.exp(values) if operation == "predict_log_proba" else values
+        top = proba.argmax(axis=1)
+        labels = np.asarray(classes)[top] if classes is not None and len(classes) == proba.shape[1] else top
+        return labels, proba
+    return values.reshape(rows, -1)[:, 0] if values.ndim > 1 else values, None
+
+
+def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = None) -> LabelSummary:
+    """Join ground truth with stored predictions; unknown or expired ids are counted.
+
+    ``ids`` are prediction ids (``last_prediction_ids()`` or your own from
+    ``prediction_ids``), ``labels`` the true values in the same order. ``model`` (a name or a
+    registered model) restricts the join to that model. Never raises for unknown ids; raises
+    ``ValueError``/``TypeError`` for mismatched or malformed arguments.
+
+    >>> modeltel.record_labels(["order-17", "order-18"], [1, 0])
+    LabelSummary(matched=2, unknown=0, expired=0)
+    """
+    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__"):
+        raise TypeError(f"modeltel.record_labels(): ids must be a sequence of prediction ids, got {ids!r}")
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        raise TypeError(f"modeltel.record_labels(): labels must be a sequence, got {labels!r}")
+    if len(ids) != len(labels):
+        raise ValueError(f"modeltel.record_labels(): {len(ids)} ids but {len(labels)} labels")
+    wanted = _model_name(model)
+    telemetry = default_telemetry()
+    now = time.monotonic()
+    matched = unknown = expired = 0
+    links: dict[tuple[str, str | None], dict[int, Any]] = {}
+    label_list = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+    for pid, label in zip((str(i) for i in ids), label_list):
+        found = store().find(pid)
+        if isinstance(found, str) or (wanted is not None and found[0].model[0] != wanted):
+            if found == "expired":
+                expired += 1
+            else:
+                unknown += 1
+            continue
+        batch, row = found
+        window, _ = _windows[batch.model]
+        proba = None if batch.proba is None else batch.proba[row]
+        window.add(label, batch.predicted[row], proba, batch.classes)
+        matched += 1
+        attrs = _model_attributes(batch.model)
+        telemetry.label_delay.record(max(0.0, now - batch.time), attrs)
+        if batch.span_context is not None:
+            links.setdefault(batch.model, {})[batch.span_context.span_id] = batch.span_context
+    base = _model_attributes((wanted, None)) if wanted else {}
+    for outcome, count in (("matched", matched), ("unknown", unknown), ("expired", expired)):
+        if count:
+            telemetry.labels.add(count, {**base, semconv.ML_LABELS_OUTCOME: outcome})
+    for key, contexts in links.items():
+        span = telemetry.tracer.start_span(
+            f"label {key[0]}",
+            kind=SpanKind.INTERNAL,
+            links=[Link(ctx) for ctx in list(contexts.values())[:MAX_LINKS]],
+            attributes={**_model_attributes(key), semconv.ML_PREDICTION_ID_COUNT: len(contexts)},
+        )
+        span.end()
+    return LabelSummary(matched, unknown, expired)
+
+
+def _model_name(model: Any) -> str | None:
+    if model is None or isinstance(model, str):
+        return model
+    from modeltel.models import lookup
+
+    info = lookup(model)
+    if info is None or info.name is None:
+        raise ValueError("modeltel.record_labels(): model= must be a model name or a model registered with a name")
+    return info.name
+
+
+def _model_attributes(key: tuple[str | None, str | None]) -> dict[str, str]:
+    attrs = {semconv.ML_MODEL_NAME: key[0]} if key[0] else {}
+    if key[1] is not None:
+        attrs[semconv.ML_MODEL_VERSION] = key[1]
+    return attrs
+
+
+def performance_observations() -> Iterable[tuple[float, dict[str, str]]]:
+    """(value, attributes) of ml.performance for every model with labelled predictions."""
+    for key, (window, task) in list(_windows.items()):
+        if not len(window):
+            continue
+        labels, predicted, probas = window.snapshot()
+        if task == "regression":
+            values = regression_metrics(np.asarray(labels, dtype=float), np.asarray(predicted, dtype=float))
+        else:
+            proba = np.vstack(probas) if probas and all(p is not None for p in probas) else None
+            values = classification_metrics(np.asarray(labels), np.asarray(predicted), proba, window.classes)
+        for metric, value in values.items():
+            if value == value:  # NaN (e.g. AUC with one class present) is not exported
+                yield value, {
+                    **_model_attributes(key),
+                    semconv.ML_PERFORMANCE_METRIC: metric,
+                    semconv.ML_PERFORMANCE_SOURCE: "labels",
+                }

@@ -1,0 +1,223 @@
+"""Prediction ids, the bounded store of recent predictions, and joining delayed labels.
+
+Every observed call gets one id per row. Generated ids cost nothing per row: a batch gets a
+number and row ``i`` of batch ``n`` is ``{process prefix}{n:x}-{i}``, so id strings are only
+made when someone asks for them. Caller-supplied ids (``with prediction_ids([...])``) are
+indexed. The store keeps the most recent predictions up to ``label_store_max_entries`` rows
+and ``label_store_max_age`` seconds, evicting the oldest batches first.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Distinguishes generated ids of different processes (replicas, workers).
+PREFIX = os.urandom(4).hex()
+
+
+class PredictionIds:
+    """The ids of one call's rows, made into strings lazily."""
+
+    __slots__ = ("batch", "rows", "supplied")
+
+    def __init__(self, batch: int, rows: int, supplied: tuple[str, ...] | None) -> None:
+        self.batch = batch
+        self.rows = rows
+        self.supplied = supplied
+
+    def first(self) -> str:
+        return self.supplied[0] if self.supplied else f"{PREFIX}{self.batch:x}-0"
+
+    def as_list(self) -> list[str]:
+        if self.supplied is not None:
+            return list(self.supplied)
+        base = f"{PREFIX}{self.batch:x}-"
+        return [f"{base}{i}" for i in range(self.rows)]
+
+
+_supplied: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar("modeltel_ids", default=None)
+_last: contextvars.ContextVar[PredictionIds | None] = contextvars.ContextVar("modeltel_last_ids", default=None)
+
+
+class prediction_ids:
+    """Use these ids (one per row, in order) for the predictions made inside the block.
+
+    >>> with modeltel.prediction_ids(["order-17", "order-18"]):
+    ...     model.predict(X)
+    """
+
+    def __init__(self, ids: Sequence[Any]) -> None:
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, (Sequence, np.ndarray)):
+            raise TypeError(f"modeltel.prediction_ids() takes a sequence of ids, got {ids!r}")
+        converted = tuple(str(i) for i in ids)
+        if not converted:
+            raise ValueError("modeltel.prediction_ids() needs at least one id")
+        if len(set(converted)) != len(converted):
+            raise ValueError("modeltel.prediction_ids(): ids must be unique")
+        self._ids = converted
+        self._token: contextvars.Token[tuple[str, ...] | None] | None = None
+
+    def __enter__(self) -> prediction_ids:
+        self._token = _supplied.set(self._ids)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _supplied.reset(self._token)
+
+
+def current_supplied_ids() -> tuple[str, ...] | None:
+    return _supplied.get()
+
+
+def set_last_ids(ids: PredictionIds) -> None:
+    _last.set(ids)
+
+
+def last_prediction_ids() -> list[str]:
+    """Ids of the most recent prediction in the current context (empty if none).
+
+    >>> probability = model.predict_proba(X)
+    >>> return {"id": modeltel.last_prediction_ids()[0], "p": probability[0, 1]}
+    """
+    ids = _last.get()
+    return [] if ids is None else ids.as_list()
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    """What ``record_labels`` did with the ids it was given."""
+
+    matched: int
+    unknown: int
+    expired: int
+
+
+@dataclass
+class StoredBatch:
+    number: int
+    model: tuple[str, str | None]
+    time: float
+    span_context: Any
+    predicted: np.ndarray  # one entry per row: a label or a number
+    proba: np.ndarray | None  # (rows, classes) for probability outputs
+    classes: np.ndarray | None
+    ids: tuple[str, ...] | None
+    rows: int
+
+
+class LabelStore:
+    """Recent predictions, bounded by rows and age; thread-safe."""
+
+    def __init__(self, max_entries: int, max_age: float) -> None:
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self._batches: OrderedDict[int, StoredBatch] = OrderedDict()
+        self._by_id: dict[str, tuple[int, int]] = {}
+        # Supplied ids evicted lately, so a late label reads "expired", not "unknown".
+        self._evicted: OrderedDict[str, None] = OrderedDict()
+        self._rows = 0
+        self._oldest_retained = 0
+        self._numbers = itertools.count()
+        self._lock = threading.Lock()
+
+    def next_batch(self) -> int:
+        return next(self._numbers)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def add(self, batch: StoredBatch) -> None:
+        if batch.rows > self.max_entries:  # keep the newest rows of an oversized batch
+            keep = slice(batch.rows - self.max_entries, None)
+            batch.predicted = batch.predicted[keep]
+            batch.proba = None if batch.proba is None else batch.proba[keep]
+            batch.ids = None if batch.ids is None else batch.ids[keep]
+            batch.rows = self.max_entries
+        with self._lock:
+            self._batches[batch.number] = batch
+            self._rows += batch.rows
+            if batch.ids is not None:
+                for row, pid in enumerate(batch.ids):
+                    self._by_id[pid] = (batch.number, row)
+            self._evict(time.monotonic())
+
+    def _evict(self, now: float) -> None:
+        while self._batches:
+            number, oldest = next(iter(self._batches.items()))
+            if self._rows <= self.max_entries and now - oldest.time <= self.max_age:
+                break
+            del self._batches[number]
+            self._rows -= oldest.rows
+            self._oldest_retained = number + 1
+            if oldest.ids is not None:
+                for pid in oldest.ids:
+                    if self._by_id.get(pid, (None,))[0] == number:
+                        del self._by_id[pid]
+                    self._evicted[pid] = None
+                while len(self._evicted) > self.max_entries:
+                    self._evicted.popitem(last=False)
+
+    def find(self, pid: str) -> tuple[StoredBatch, int] | str:
+        """(batch, row) for a known id, else "unknown" or "expired"."""
+        with self._lock:
+            self._evict(time.monotonic())
+            found = self._by_id.get(pid)
+            if found is not None:
+                return self._batches[found[0]], found[1]
+            if pid in self._evicted:
+                return "expired"
+            parsed = _parse_generated(pid)
+            if parsed is None:
+                return "unknown"
+            number, row = parsed
+            batch = self._batches.get(number)
+            if batch is not None and batch.ids is None and row < batch.rows:
+                return batch, row
+            return "expired" if number < self._oldest_retained else "unknown"
+
+
+def _parse_generated(pid: str) -> tuple[int, int] | None:
+    if not pid.startswith(PREFIX):
+        return None
+    body = pid[len(PREFIX):]
+    batch, _, row = body.partition("-")
+    try:
+        return int(batch, 16), int(row)
+    except ValueError:
+        return None
+
+
+class PerformanceWindow:
+    """The last N labelled predictions of one model."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: deque[tuple[Any, Any, np.ndarray | None]] = deque(maxlen=size)
+        self.classes: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    def add(self, label: Any, predicted: Any, proba: np.ndarray | None, classes: np.ndarray | None) -> None:
+        with self._lock:
+            self._items.append((label, predicted, proba))
+            if classes is not None:
+                self.classes = classes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def snapshot(self) -> tuple[list[Any], list[Any], list[np.ndarray | None]]:
+        with self._lock:
+            items = list(self._items)
+        return [i[0] for i in items], [i[1] for i in items], [i[2] for i in items]
+

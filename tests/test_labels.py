@@ -1,0 +1,112 @@
+"""Delayed labels: ids, the bounded store, the join, realized metrics and the label span."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+import modeltel
+from modeltel import ground_truth
+from modeltel.labels import LabelStore
+from tests.conftest import counter_value, histogram_count, metric_points
+
+RNG = np.random.default_rng(21)
+X = RNG.normal(size=(2000, 4))
+Y = (X[:, 0] + 0.5 * RNG.normal(size=2000) > 0).astype(int)
+
+
+def performance(name, metric):
+    points = metric_points("ml.performance", **{"ml.model.name": name, "ml.performance.metric": metric, "ml.performance.source": "labels"})
+    assert points, f"no ml.performance {metric} for {name}"
+    return points[-1].value
+
+
+@pytest.fixture
+def small_store(monkeypatch):
+    store = LabelStore(max_entries=50, max_age=3600)
+    monkeypatch.setattr(ground_truth, "_store", store)
+    return store
+
+
+def test_generated_ids_join_out_of_order_and_partial_labels_match_sklearn(spans):
+    clf = modeltel.register(LogisticRegression().fit(X, Y), name="labels-clf")
+    ids, predicted, proba = [], [], []
+    for i in range(300):
+        row = X[i : i + 1]
+        p = clf.predict_proba(row)
+        ids.append(modeltel.last_prediction_ids()[0])
+        predicted.append(clf.classes_[p.argmax()])
+        proba.append(p[0, 1])
+    first = [s for s in spans() if s.name == "predict_proba labels-clf"][0]
+    assert first.attributes["ml.prediction.id"] == ids[0]
+    order = RNG.permutation(300)[:240]  # out of order, and 60 never labelled
+    truth = Y[:300]
+    summary = modeltel.record_labels([ids[i] for i in order], truth[order].tolist())
+    assert (summary.matched, summary.unknown, summary.expired) == (240, 0, 0)
+    labelled, pred = truth[order], np.array(predicted)[order]
+    assert performance("labels-clf", "accuracy") == pytest.approx(metrics.accuracy_score(labelled, pred))
+    assert performance("labels-clf", "f1") == pytest.approx(metrics.f1_score(labelled, pred))
+    assert performance("labels-clf", "roc_auc") == pytest.approx(metrics.roc_auc_score(labelled, np.array(proba)[order]))
+    assert counter_value("ml.labels", **{"ml.labels.outcome": "matched"}) >= 240
+    assert histogram_count("ml.label.delay", **{"ml.model.name": "labels-clf"}) == 240
+
+
+def test_supplied_ids_batch_attributes_and_regression_metrics(spans):
+    reg = modeltel.register(LinearRegression().fit(X, X[:, 0] * 2.0), name="labels-reg")
+    ids = [f"order-{i}" for i in range(100)]
+    with modeltel.prediction_ids(ids):
+        out = reg.predict(X[:100])
+    assert modeltel.last_prediction_ids() == ids
+    span = [s for s in spans() if s.name == "predict labels-reg"][0]
+    assert span.attributes["ml.prediction.id"] == "order-0" and span.attributes["ml.prediction.id.count"] == 100
+    truth = X[:100, 0] * 2.0 + RNG.normal(0, 0.1, 100)
+    assert modeltel.record_labels(ids, truth, model="labels-reg").matched == 100
+    assert performance("labels-reg", "mae") == pytest.approx(metrics.mean_absolute_error(truth, out))
+    assert performance("labels-reg", "rmse") == pytest.approx(np.sqrt(metrics.mean_squared_error(truth, out)))
+    assert performance("labels-reg", "mape") == pytest.approx(metrics.mean_absolute_percentage_error(truth, out))
+
+
+def test_unknown_and_expired_ids_are_counted_never_raised(small_store):
+    clf = modeltel.register(LogisticRegression().fit(X, Y), name="labels-expiry")
+    with modeltel.prediction_ids([f"old-{i}" for i in range(40)]):
+        clf.predict(X[:40])
+    clf.predict(X[40:80])  # 40 more rows: the store (50 rows) evicts the oldest batch
+    recent = modeltel.last_prediction_ids()
+    assert len(small_store) <= 50
+    summary = modeltel.record_labels(["old-0", "never-seen", recent[0]], [1, 0, int(Y[40])])
+    assert (summary.matched, summary.unknown, summary.expired) == (1, 1, 1)
+    assert modeltel.record_labels(["old-1"], [1], model="another-model").matched == 0
+
+
+def test_store_stays_bounded_under_a_stream_without_labels(small_store):
+    clf = modeltel.register(LogisticRegression().fit(X, Y), name="labels-stream")
+    for i in range(500):
+        clf.predict(X[i % 100 : i % 100 + 3])
+        assert len(small_store) <= 50
+
+
+def test_label_span_links_to_the_prediction_span(spans):
+    clf = modeltel.register(LogisticRegression().fit(X, Y), name="labels-link")
+    clf.predict(X[:1])
+    pid = modeltel.last_prediction_ids()[0]
+    prediction = [s for s in spans() if s.name == "predict labels-link"][-1]
+    modeltel.record_labels([pid], [1])
+    (label_span,) = [s for s in spans() if s.name == "label labels-link"]
+    (link,) = label_span.links
+    assert link.context.trace_id == prediction.context.trace_id
+    assert link.context.span_id == prediction.context.span_id
+
+
+def test_bad_arguments_name_the_problem():
+    with pytest.raises(ValueError, match="2 ids but 1 labels"):
+        modeltel.record_labels(["a", "b"], [1])
+    with pytest.raises(TypeError, match="ids must be a sequence"):
+        modeltel.record_labels("abc", [1, 2, 3])
+    with pytest.raises(TypeError, match="prediction_ids"):
+        modeltel.prediction_ids("order-1")
+    with pytest.raises(ValueError, match="unique"):
+        modeltel.prediction_ids(["a", "a"])
+    with pytest.raises(ValueError, match="task"):
+        modeltel.register(LogisticRegression(), task="ranking")
