@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
 from modeltel import semconv, state
@@ -47,42 +46,55 @@ def _model_key(bind: Binding) -> tuple[str, str | None]:
 
 
 def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, classes: Any) -> None:
-    """Keep one call's outputs so labels arriving later can be joined to them."""
-    predicted, proba = _outputs(result, bind.operation, classes, ids.rows)
-    if predicted is None:
-        return
+    """Keep one call's output so labels arriving later can be joined to it.
+
+    On the prediction path, so it only copies a numpy output (the caller may reuse the
+    array) and files it; everything else waits for a label.
+    """
     key = _model_key(bind)
     if key not in _windows:
-        task = bind.settings.task or ("classification" if proba is not None or classes is not None or predicted.dtype.kind not in "f" else "regression")
-        _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), task))
+        _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), bind.settings.task))
+    if isinstance(result, np.ndarray):
+        result = result.copy()
+    elif hasattr(result, "detach"):
+        result = result.detach()
     store().add(
         StoredBatch(
-            number=ids.batch,
-            model=key,
-            time=time.monotonic(),
-            span_context=span_context,
-            predicted=predicted,
-            proba=proba,
-            classes=None if classes is None else np.asarray(classes),
-            ids=ids.supplied,
-            rows=ids.rows,
+            ids.batch, key, time.monotonic(), span_context, result, bind.operation,
+            None if classes is None else np.asarray(classes), ids.supplied, ids.rows,
         )
     )
 
 
+def _resolve(batch: StoredBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Per-row predictions (and probabilities) of a stored batch, computed once."""
+    if batch.resolved is None:
+        predicted, proba = _outputs(batch.output, batch.operation, batch.classes, batch.rows)
+        if predicted is None:
+            return None
+        if batch.offset:
+            predicted = predicted[batch.offset :]
+            proba = None if proba is None else proba[batch.offset :]
+        batch.resolved = (predicted, proba)
+        batch.output = None  # the raw output is no longer needed
+    return batch.resolved
+
+
 def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-row predicted values and, for probability outputs, the probability rows."""
     try:
-        values = np.array(result.detach().cpu().numpy() if hasattr(result, "detach") else result, copy=True)
+        values = np.asarray(result.cpu().numpy() if hasattr(result, "cpu") and hasattr(result, "detach") else result)
     except (TypeError, ValueError, RuntimeError):
         return None, None
     if values.ndim == 0 or values.shape[0] != rows:
         return None, None
-    if values.ndim == 2 and values.shape[1] > 1 and values.dtype.kind == "f" and operation in ("predict_proba", "predict_log_proba", "forward", "call"):
+    probability_ops = ("predict_proba", "predict_log_proba", "forward", "call")
+    if values.ndim == 2 and values.shape[1] > 1 and values.dtype.kind == "f" and operation in probability_ops:
         proba = np.exp(values) if operation == "predict_log_proba" else values
         top = proba.argmax(axis=1)
         labels = np.asarray(classes)[top] if classes is not None and len(classes) == proba.shape[1] else top
         return labels, proba
-    return values.reshape(rows, -1)[:, 0] if values.ndim > 1 else values, None
+    return (values.reshape(rows, -1)[:, 0] if values.ndim > 1 else values), None
 
 
 def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = None) -> LabelSummary:
@@ -117,9 +129,13 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
                 unknown += 1
             continue
         batch, row = found
+        resolved = _resolve(batch)
+        if resolved is None:  # an output with no per-row view
+            unknown += 1
+            continue
+        predicted, probas = resolved
         window, _ = _windows[batch.model]
-        proba = None if batch.proba is None else batch.proba[row]
-        window.add(label, batch.predicted[row], proba, batch.classes)
+        window.add(label, predicted[row], None if probas is None else probas[row], batch.classes)
         matched += 1
         attrs = _model_attributes(batch.model)
         telemetry.label_delay.record(max(0.0, now - batch.time), attrs)
@@ -164,6 +180,9 @@ def performance_observations() -> Iterable[tuple[float, dict[str, str]]]:
         if not len(window):
             continue
         labels, predicted, probas = window.snapshot()
+        if not task:
+            numeric = np.asarray(predicted).dtype.kind == "f"
+            task = "classification" if window.classes is not None or not numeric else "regression"
         if task == "regression":
             values = regression_metrics(np.asarray(labels, dtype=float), np.asarray(predicted, dtype=float))
         else:

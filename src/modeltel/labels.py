@@ -103,17 +103,22 @@ class LabelSummary:
     expired: int
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredBatch:
+    """One call's outputs, kept raw: turning them into per-row predictions (argmax of
+    probabilities, labels from classes_) waits until a label asks for them."""
+
     number: int
     model: tuple[str, str | None]
     time: float
     span_context: Any
-    predicted: np.ndarray  # one entry per row: a label or a number
-    proba: np.ndarray | None  # (rows, classes) for probability outputs
+    output: Any  # what the model returned (a private copy for numpy arrays)
+    operation: str
     classes: np.ndarray | None
     ids: tuple[str, ...] | None
     rows: int
+    offset: int = 0  # rows dropped from the front of an oversized batch
+    resolved: tuple[np.ndarray, np.ndarray | None] | None = None
 
 
 class LabelStore:
@@ -139,17 +144,15 @@ class LabelStore:
 
     def add(self, batch: StoredBatch) -> None:
         if batch.rows > self.max_entries:  # keep the newest rows of an oversized batch
-            keep = slice(batch.rows - self.max_entries, None)
-            batch.predicted = batch.predicted[keep]
-            batch.proba = None if batch.proba is None else batch.proba[keep]
-            batch.ids = None if batch.ids is None else batch.ids[keep]
-            batch.rows = self.max_entries
+            batch.offset = batch.rows - self.max_entries
+            batch.ids = None if batch.ids is None else batch.ids[batch.offset :]
         with self._lock:
             self._batches[batch.number] = batch
             self._rows += batch.rows
             if batch.ids is not None:
                 for row, pid in enumerate(batch.ids):
                     self._by_id[pid] = (batch.number, row)
+            self._rows -= batch.offset
             self._evict(time.monotonic())
 
     def _evict(self, now: float) -> None:
@@ -182,8 +185,8 @@ class LabelStore:
                 return "unknown"
             number, row = parsed
             batch = self._batches.get(number)
-            if batch is not None and batch.ids is None and row < batch.rows:
-                return batch, row
+            if batch is not None and batch.ids is None and batch.offset <= row < batch.rows:
+                return batch, row - batch.offset
             return "expired" if number < self._oldest_retained else "unknown"
 
 
