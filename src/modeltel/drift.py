@@ -187,6 +187,14 @@ class DriftMonitor:
             return
         yield from _scores(self.inputs, window, self.settings.drift_methods)
 
+    def max_score(self, method: str) -> float | None:
+        """The largest score of ``method`` over the features (None before any data)."""
+        window = self.inputs.snapshot()
+        if window.rows <= 0:
+            return None
+        scores = [score for _, _, score in _scores(self.inputs, window, [method])]
+        return max(scores) if scores else None
+
     def prediction_scores(self) -> Iterator[tuple[str, float]]:
         if self.outputs is None:
             return

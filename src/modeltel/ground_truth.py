@@ -17,6 +17,7 @@ import numpy as np
 from opentelemetry.trace import Link, SpanKind
 
 from modeltel import semconv, state
+from modeltel.alerts import alert_state
 from modeltel.labels import LabelStore, LabelSummary, PerformanceWindow, PredictionIds, StoredBatch
 from modeltel.models import Binding
 from modeltel.performance import classification_metrics, regression_metrics
@@ -28,6 +29,8 @@ MAX_LINKS = 128
 _store: LabelStore | None = None
 _store_lock = threading.Lock()
 _windows: dict[tuple[str, str | None], tuple[PerformanceWindow, str]] = {}
+# Thresholds and callback per model (from its binding's registration).
+_alerting: dict[tuple[str, str | None], tuple[dict[str, float], Any]] = {}
 
 
 def store() -> LabelStore:
@@ -54,6 +57,8 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
     key = _model_key(bind)
     if key not in _windows:
         _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), bind.settings.task))
+    if bind.thresholds and key not in _alerting:
+        _alerting.setdefault(key, (bind.thresholds, bind.on_alert))
     if isinstance(result, np.ndarray):
         result = result.copy()
     elif hasattr(result, "detach"):
@@ -152,8 +157,23 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
             links=[Link(ctx) for ctx in list(contexts.values())[:MAX_LINKS]],
             attributes={**_model_attributes(key), semconv.ML_PREDICTION_ID_COUNT: len(contexts)},
         )
-        span.end()
+        try:
+            _check_alerts(key, span, telemetry)
+        finally:
+            span.end()
     return LabelSummary(matched, unknown, expired)
+
+
+def _check_alerts(key: tuple[str, str | None], span: Any, telemetry: Any) -> None:
+    alerting = _alerting.get(key)
+    if alerting is None:
+        return
+    thresholds, on_alert = alerting
+    values = {
+        attrs[semconv.ML_PERFORMANCE_METRIC]: value
+        for value, attrs in _observations(key, _windows[key])
+    }
+    alert_state(key).evaluate(key, values, thresholds, on_alert, span, telemetry.alerts)
 
 
 def _model_name(model: Any) -> str | None:
@@ -176,22 +196,35 @@ def _model_attributes(key: tuple[str | None, str | None]) -> dict[str, str]:
 
 def performance_observations() -> Iterable[tuple[float, dict[str, str]]]:
     """(value, attributes) of ml.performance for every model with labelled predictions."""
-    for key, (window, task) in list(_windows.items()):
-        if not len(window):
-            continue
+    for key, entry in list(_windows.items()):
+        yield from _observations(key, entry)
+
+
+def _observations(
+    key: tuple[str, str | None], entry: tuple[PerformanceWindow, str]
+) -> Iterable[tuple[float, dict[str, str]]]:
+    window, task = entry
+    if len(window):
         labels, predicted, probas = window.snapshot()
-        if not task:
-            numeric = np.asarray(predicted).dtype.kind == "f"
-            task = "classification" if window.classes is not None or not numeric else "regression"
-        if task == "regression":
-            values = regression_metrics(np.asarray(labels, dtype=float), np.asarray(predicted, dtype=float))
-        else:
-            proba = np.vstack(probas) if probas and all(p is not None for p in probas) else None
-            values = classification_metrics(np.asarray(labels), np.asarray(predicted), proba, window.classes)
-        for metric, value in values.items():
-            if value == value:  # NaN (e.g. AUC with one class present) is not exported
-                yield value, {
-                    **_model_attributes(key),
-                    semconv.ML_PERFORMANCE_METRIC: metric,
-                    semconv.ML_PERFORMANCE_SOURCE: "labels",
-                }
+        yield from _metric_points(key, window, task, labels, predicted, probas)
+
+
+def _metric_points(
+    key: tuple[str, str | None], window: PerformanceWindow, task: str,
+    labels: list[Any], predicted: list[Any], probas: list[Any],
+) -> Iterable[tuple[float, dict[str, str]]]:
+    if not task:
+        numeric = np.asarray(predicted).dtype.kind == "f"
+        task = "classification" if window.classes is not None or not numeric else "regression"
+    if task == "regression":
+        values = regression_metrics(np.asarray(labels, dtype=float), np.asarray(predicted, dtype=float))
+    else:
+        proba = np.vstack(probas) if probas and all(p is not None for p in probas) else None
+        values = classification_metrics(np.asarray(labels), np.asarray(predicted), proba, window.classes)
+    for metric, value in values.items():
+        if value == value:  # NaN (e.g. AUC with one class present) is not exported
+            yield value, {
+                **_model_attributes(key),
+                semconv.ML_PERFORMANCE_METRIC: metric,
+                semconv.ML_PERFORMANCE_SOURCE: "labels",
+            }

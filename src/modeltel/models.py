@@ -11,6 +11,7 @@ from typing import Any
 
 from modeltel import semconv, state
 from modeltel.config import Settings, _validated
+from modeltel.alerts import check_callback, check_thresholds
 from modeltel.drift import DriftMonitor, monitor_for
 from modeltel.reference import Reference
 
@@ -24,6 +25,8 @@ class ModelInfo:
     feature_names: tuple[str, ...] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     reference: Reference | None = None
+    thresholds: dict[str, float] | None = None
+    on_alert: Any = None
     # (framework, operation, default name) -> Binding; rebuilt when settings change.
     bindings: dict[tuple[str, str, str], Binding] = field(default_factory=dict, repr=False)
 
@@ -37,6 +40,8 @@ class ModelInfo:
             else self.feature_names,
             options={**self.options, **other.options},
             reference=other.reference if other.reference is not None else self.reference,
+            thresholds=other.thresholds if other.thresholds is not None else self.thresholds,
+            on_alert=other.on_alert if other.on_alert is not None else self.on_alert,
         )
 
 
@@ -57,6 +62,8 @@ class Binding:
     generation: int
     # Drift and data quality against the model's reference; None without one.
     drift: DriftMonitor | None = None
+    thresholds: dict[str, float] | None = None
+    on_alert: Any = None
 
     def error_metric_attributes(self, error_type: str) -> dict[str, Any]:
         return {**self.attributes, semconv.ERROR_TYPE: error_type}
@@ -76,6 +83,8 @@ def make_info(
     """
     options = dict(options or {})
     reference = _load_reference(caller, options.pop("reference", None))
+    thresholds = check_thresholds(caller, options.pop("thresholds", None)) or None
+    on_alert = check_callback(caller, options.pop("on_alert", None))
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise TypeError(f"{caller}: name must be a non-empty string, got {name!r}")
     if version is not None:
@@ -88,7 +97,7 @@ def make_info(
         feature_names = tuple(str(n) for n in feature_names)
         if len(set(feature_names)) != len(feature_names):
             raise ValueError(f"{caller}: feature_names contains duplicates")
-    return ModelInfo(name, version, feature_names, _validated(caller, options), reference)
+    return ModelInfo(name, version, feature_names, _validated(caller, options), reference, thresholds, on_alert)
 
 
 def _load_reference(caller: str, reference: Any) -> Reference | None:
@@ -144,12 +153,14 @@ def binding(
         return found
     settings = state.current_settings()
     name, version, feature_names, reference = default_name, None, None, None
+    thresholds, on_alert = None, None
     if info is not None:
         name = info.name or default_name
         version = info.version
         feature_names = info.feature_names
         settings = settings.replace("modeltel.register()", info.options)
         reference = info.reference
+        thresholds, on_alert = info.thresholds, info.on_alert
     if reference is None:
         reference = state.directory_reference(name)
     attrs: dict[str, Any] = {
@@ -170,6 +181,8 @@ def binding(
         feature_names=feature_names,
         generation=state.generation,
         drift=monitor_for(name, version, reference, settings) if reference is not None else None,
+        thresholds=thresholds,
+        on_alert=on_alert,
     )
     cache[key] = made
     return made

@@ -20,6 +20,7 @@ from modeltel import semconv, state
 from modeltel.inputs import batch_size, summarize_input
 from modeltel.models import Binding
 from modeltel.outputs import summarize_output
+from modeltel.alerts import watch_for
 from modeltel.ground_truth import remember
 from modeltel.ground_truth import store as ground_truth_store
 from modeltel.labels import PredictionIds, current_supplied_ids, set_last_ids
@@ -171,6 +172,11 @@ class Call:
                 self._telemetry.tally(bind.metric_key, bind.attributes).add(self._rows)
             if bind.drift is not None:
                 bind.drift.observe_outputs(result, self._rows)
+            if bind.thresholds:
+                key = (bind.name, bind.attributes.get(semconv.ML_MODEL_VERSION))
+                watch_for(key, bind.thresholds, bind.on_alert).after_call(
+                    duration, bind.drift, span, self._telemetry.alerts
+                )
             if self._ids is not None and self._rows:
                 ctx = span.get_span_context()
                 remember(bind, self._ids, ctx if ctx.is_valid else None, result,

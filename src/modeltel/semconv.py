@@ -34,6 +34,12 @@ ML_PREDICTION_ID_COUNT = "ml.prediction.id.count"
 ML_PERFORMANCE_METRIC = "ml.performance.metric"
 ML_PERFORMANCE_SOURCE = "ml.performance.source"
 ML_LABELS_OUTCOME = "ml.labels.outcome"
+ML_ALERT_NAME = "ml.alert.name"
+ML_ALERT_STATE = "ml.alert.state"
+ML_ALERT_VALUE = "ml.alert.value"
+ML_ALERT_THRESHOLD = "ml.alert.threshold"
+# Span event emitted when a threshold is crossed or recovers.
+ML_ALERT_EVENT = "ml.alert"
 
 # Drift and data quality metric attributes.
 ML_FEATURE_NAME = "ml.feature.name"
@@ -70,6 +76,7 @@ ML_INPUT_DISTRIBUTION = "ml.input.distribution"
 ML_PERFORMANCE = "ml.performance"
 ML_LABELS = "ml.labels"
 ML_LABEL_DELAY = "ml.label.delay"
+ML_ALERTS = "ml.alerts"
 
 # Label delays run from seconds to weeks.
 LABEL_DELAY_BUCKETS_S: tuple[float, ...] = (

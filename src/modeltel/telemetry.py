@@ -66,6 +66,9 @@ class Telemetry:
             description="Time from a prediction to its label.",
             explicit_bucket_boundaries_advisory=list(semconv.LABEL_DELAY_BUCKETS_S),
         )
+        self.alerts = meter.create_counter(
+            semconv.ML_ALERTS, unit="{alert}", description="In-process threshold crossings and recoveries."
+        )
         meter.create_observable_gauge(
             semconv.ML_PERFORMANCE, callbacks=[_performance], unit="1",
             description="Model quality over the last labelled predictions (or estimated).",

@@ -1,0 +1,190 @@
+"""Threshold checks in process: the local counterpart of backend alerting.
+
+``register(model, thresholds={"accuracy": 0.8}, on_alert=callback)``. When a windowed metric
+crosses its threshold modeltel emits one WARN log record, an ``ml.alert`` span event, one
+``ml.alerts`` count and calls ``on_alert``; when it comes back, one recovery. Once per
+crossing, never once per call. Quality metrics alert below their threshold; error metrics
+(``log_loss``, ``mae``, ``rmse``, ``mape``) above it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from modeltel import semconv
+from modeltel.performance import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+_logger = logging.getLogger("modeltel")
+
+LOWER_IS_WORSE = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc"})
+# Drift thresholds apply to the largest score over the features (evaluated each time the
+# drift window moves); latency_p99 to the 99th percentile of the last 1,000 calls (evaluated
+# every 100 calls), in seconds.
+DRIFT_THRESHOLDS = frozenset({"psi", "js", "wasserstein", "ks"})
+HIGHER_IS_WORSE = frozenset({"log_loss", "mae", "rmse", "mape", "latency_p99"}) | DRIFT_THRESHOLDS
+THRESHOLD_METRICS = (
+    frozenset(CLASSIFICATION_METRICS) | frozenset(REGRESSION_METRICS) | DRIFT_THRESHOLDS | {"latency_p99"}
+)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One threshold crossing (``state="firing"``) or recovery (``state="resolved"``)."""
+
+    model: str
+    version: str | None
+    metric: str
+    value: float
+    threshold: float
+    state: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.model} {self.metric}"
+
+    def message(self) -> str:
+        relation = "below" if self.metric in LOWER_IS_WORSE else "above"
+        if self.state == "firing":
+            return f"modeltel alert: {self.name} = {self.value:.4g} is {relation} its threshold {self.threshold:g}"
+        return f"modeltel alert resolved: {self.name} = {self.value:.4g} is back within its threshold {self.threshold:g}"
+
+
+def check_thresholds(caller: str, thresholds: Any) -> dict[str, float]:
+    """Validate ``thresholds=``: known metric names mapped to finite numbers."""
+    if thresholds is None:
+        return {}
+    if not isinstance(thresholds, Mapping):
+        raise TypeError(f"{caller}: thresholds must be a dict such as {{'accuracy': 0.8}}, got {thresholds!r}")
+    checked = {}
+    for metric, value in thresholds.items():
+        if metric not in THRESHOLD_METRICS:
+            raise ValueError(
+                f"{caller}: unknown threshold metric {metric!r}; known: {', '.join(sorted(THRESHOLD_METRICS))}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TypeError(f"{caller}: threshold for {metric!r} must be a number, got {value!r}")
+        checked[metric] = float(value)
+    return checked
+
+
+def check_callback(caller: str, on_alert: Any) -> Callable[[Alert], Any] | None:
+    if on_alert is not None and not callable(on_alert):
+        raise TypeError(f"{caller}: on_alert must be callable, got {on_alert!r}")
+    return on_alert
+
+
+class AlertState:
+    """Which thresholds of one model are currently crossed."""
+
+    def __init__(self) -> None:
+        self._firing: set[str] = set()
+        self._lock = threading.Lock()
+
+    def evaluate(
+        self,
+        model: tuple[str, str | None],
+        values: Mapping[str, float],
+        thresholds: Mapping[str, float],
+        on_alert: Callable[[Alert], Any] | None,
+        span: Any,
+        counter: Any,
+    ) -> list[Alert]:
+        """Compare the latest values with the thresholds; report changes of state only."""
+        changes = []
+        for metric, threshold in thresholds.items():
+            value = values.get(metric)
+            if value is None or value != value:
+                continue
+            crossed = value < threshold if metric in LOWER_IS_WORSE else value > threshold
+            with self._lock:
+                was = metric in self._firing
+                if crossed == was:
+                    continue
+                (self._firing.add if crossed else self._firing.discard)(metric)
+            changes.append(Alert(model[0], model[1], metric, value, threshold, "firing" if crossed else "resolved"))
+        for alert in changes:
+            _emit(alert, on_alert, span, counter)
+        return changes
+
+
+def _emit(alert: Alert, on_alert: Callable[[Alert], Any] | None, span: Any, counter: Any) -> None:
+    attrs = {semconv.ML_ALERT_NAME: alert.name, semconv.ML_ALERT_STATE: alert.state}
+    counter.add(1, attrs)
+    if span is not None and span.is_recording():
+        span.add_event(
+            semconv.ML_ALERT_EVENT,
+            {
+                **attrs,
+                semconv.ML_PERFORMANCE_METRIC: alert.metric,
+                semconv.ML_ALERT_VALUE: alert.value,
+                semconv.ML_ALERT_THRESHOLD: alert.threshold,
+            },
+        )
+    # A WARN record: through the OTel logs bridge when the application installed one.
+    _logger.warning(alert.message())
+    if on_alert is not None:
+        try:
+            on_alert(alert)
+        except Exception:  # noqa: BLE001 - a user callback must not break label recording
+            _logger.exception("modeltel: on_alert callback failed for %s", alert.name)
+
+
+# One alert state per model, shared by label-time and call-time checks.
+_states: dict[tuple[str, str | None], AlertState] = {}
+_watches: dict[tuple[str, str | None], CallWatch] = {}
+_registry_lock = threading.Lock()
+
+
+def alert_state(model: tuple[str, str | None]) -> AlertState:
+    found = _states.get(model)
+    if found is None:
+        with _registry_lock:
+            found = _states.setdefault(model, AlertState())
+    return found
+
+
+class CallWatch:
+    """Thresholds checked from the prediction path: latency and drift, every CHECK_EVERY calls."""
+
+    CHECK_EVERY = 100
+
+    def __init__(self, model: tuple[str, str | None], thresholds: Mapping[str, float], on_alert: Any) -> None:
+        self.model = model
+        self.thresholds = {k: v for k, v in thresholds.items() if k == "latency_p99" or k in DRIFT_THRESHOLDS}
+        self.on_alert = on_alert
+        self._latency: deque[float] = deque(maxlen=1000)
+        self._calls = itertools.count(1)
+
+    def after_call(self, duration: float, drift: Any, span: Any, counter: Any) -> None:
+        if not self.thresholds:
+            return
+        if "latency_p99" in self.thresholds:
+            self._latency.append(duration)
+        if next(self._calls) % self.CHECK_EVERY:
+            return
+        values: dict[str, float] = {}
+        if self._latency:
+            values["latency_p99"] = float(np.percentile(np.fromiter(self._latency, float), 99))
+        if drift is not None:
+            for method in DRIFT_THRESHOLDS & self.thresholds.keys():
+                score = drift.max_score(method)
+                if score is not None:
+                    values[method] = score
+        alert_state(self.model).evaluate(self.model, values, self.thresholds, self.on_alert, span, counter)
+
+
+def watch_for(model: tuple[str, str | None], thresholds: Mapping[str, float], on_alert: Any) -> CallWatch:
+    found = _watches.get(model)
+    if found is None:
+        with _registry_lock:
+            found = _watches.setdefault(model, CallWatch(model, thresholds, on_alert))
+    return found
