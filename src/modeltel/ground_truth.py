@@ -18,6 +18,8 @@ from opentelemetry.trace import Link, SpanKind
 
 from modeltel import semconv, state
 from modeltel.alerts import alert_state
+from modeltel.estimates import estimate_window, probabilities
+from modeltel.estimates import observations as estimated
 from modeltel.labels import LabelStore, LabelSummary, PerformanceWindow, PredictionIds, StoredBatch
 from modeltel.models import Binding
 from modeltel.performance import classification_metrics, regression_metrics
@@ -59,6 +61,9 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), bind.settings.task))
     if bind.thresholds and key not in _alerting:
         _alerting.setdefault(key, (bind.thresholds, bind.on_alert))
+    proba = probabilities(result, bind.operation, bind.settings.summary_max_rows)
+    if proba is not None:
+        estimate_window(key, bind.settings.performance_window).add(proba)
     if isinstance(result, np.ndarray):
         result = result.copy()
     elif hasattr(result, "detach"):
@@ -195,9 +200,15 @@ def _model_attributes(key: tuple[str | None, str | None]) -> dict[str, str]:
 
 
 def performance_observations() -> Iterable[tuple[float, dict[str, str]]]:
-    """(value, attributes) of ml.performance for every model with labelled predictions."""
+    """(value, attributes) of ml.performance: realized from labels, and CBPE estimates."""
     for key, entry in list(_windows.items()):
         yield from _observations(key, entry)
+    for key, metric, value in estimated():
+        yield value, {
+            **_model_attributes(key),
+            semconv.ML_PERFORMANCE_METRIC: metric,
+            semconv.ML_PERFORMANCE_SOURCE: "estimated",
+        }
 
 
 def _observations(

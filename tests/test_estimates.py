@@ -1,0 +1,51 @@
+"""CBPE: label-free accuracy from calibrated probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import modeltel
+from tests.conftest import metric_points
+
+RNG = np.random.default_rng(44)
+
+
+def estimated(name, metric):
+    points = metric_points("ml.performance", **{"ml.model.name": name, "ml.performance.metric": metric,
+                                                "ml.performance.source": "estimated"})
+    return points[-1].value
+
+
+def data(n, shift=0.0):
+    X = RNG.normal(size=(n, 2))
+    X[:, 0] += shift
+    # A logistic ground truth: LogisticRegression is then calibrated by construction.
+    y = (RNG.uniform(size=n) < 1 / (1 + np.exp(-(2.0 * X[:, 0] - X[:, 1])))).astype(int)
+    return X, y
+
+
+def test_cbpe_accuracy_tracks_realized_accuracy_and_covariate_shift():
+    X, y = data(20_000)
+    clf = LogisticRegression().fit(X, y)
+    steady = modeltel.register(clf, name="cbpe-steady", performance_window=5000)
+    Xs, ys = data(5000)
+    for i in range(0, 5000, 100):
+        steady.predict_proba(Xs[i : i + 100])
+    realized = float(np.mean(clf.predict(Xs) == ys))
+    assert estimated("cbpe-steady", "accuracy") == pytest.approx(realized, abs=0.03)
+
+    shifted_model = modeltel.register(LogisticRegression().fit(X, y), name="cbpe-shift", performance_window=5000)
+    Xh, yh = data(5000, shift=-2.0)  # pushes rows towards the decision boundary region
+    for i in range(0, 5000, 100):
+        shifted_model.predict_proba(Xh[i : i + 100])
+    realized_shift = float(np.mean(shifted_model.predict(Xh) == yh))
+    est_shift = estimated("cbpe-shift", "accuracy")
+    assert est_shift == pytest.approx(realized_shift, abs=0.03)
+    # moves in the right direction with the realized accuracy
+    assert (est_shift - estimated("cbpe-steady", "accuracy")) * (realized_shift - realized) > 0
+    f1 = estimated("cbpe-steady", "f1")
+    from sklearn.metrics import f1_score
+
+    assert f1 == pytest.approx(f1_score(ys, clf.predict(Xs)), abs=0.05)
