@@ -51,6 +51,13 @@ class Settings:
     # Prediction store for record_labels (process-wide, read from instrument()'s settings).
     label_store_max_entries: int = 100_000
     label_store_max_age: float = 7 * 24 * 3600.0
+    # Opt-in prediction logs: fraction of predictions logged (0 = off), record size cap,
+    # whether inputs are included, and feature allow/deny lists for redaction.
+    prediction_log_rate: float = 0.0
+    prediction_log_max_bytes: int = 8192
+    log_inputs: bool = True
+    log_features_allow: tuple[str, ...] = ()
+    log_features_deny: tuple[str, ...] = ()
 
     def replace(self, caller: str, options: Mapping[str, Any]) -> Settings:
         """Return a copy with ``options`` applied, checked by name and type."""
@@ -76,6 +83,11 @@ _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_PERFORMANCE_WINDOW": "performance_window",
     "MODELTEL_LABEL_STORE_MAX_ENTRIES": "label_store_max_entries",
     "MODELTEL_LABEL_STORE_MAX_AGE": "label_store_max_age",
+    "MODELTEL_PREDICTION_LOG_RATE": "prediction_log_rate",
+    "MODELTEL_PREDICTION_LOG_MAX_BYTES": "prediction_log_max_bytes",
+    "MODELTEL_LOG_INPUTS": "log_inputs",
+    "MODELTEL_LOG_FEATURES_ALLOW": "log_features_allow",
+    "MODELTEL_LOG_FEATURES_DENY": "log_features_deny",
 }
 
 DRIFT_METHODS: tuple[str, ...] = ("psi", "js", "wasserstein", "ks", "chi2_pvalue")
@@ -101,11 +113,15 @@ def _check_value(name: str, value: Any, where: str) -> Any:
     if expected is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             raise TypeError(f"{where}: option {name!r} must be a number, got {value!r}")
-        if value < 0:
-            raise ValueError(f"{where}: option {name!r} must be >= 0, got {value}")
+        if value < 0 or (name == "prediction_log_rate" and value > 1):
+            raise ValueError(f"{where}: option {name!r} must be >= 0{' and <= 1' if name == 'prediction_log_rate' else ''}, got {value}")
         return float(value)
     if expected is tuple:
-        return _check_methods(value, f"{where}: option {name!r}")
+        if name == "drift_methods":
+            return _check_methods(value, f"{where}: option {name!r}")
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"{where}: option {name!r} must be a list of feature names, got {value!r}")
+        return tuple(value)
     if expected is str:
         if value not in TASKS:
             raise ValueError(f"{where}: option {name!r} must be one of {', '.join(map(repr, TASKS))}, got {value!r}")
@@ -148,7 +164,8 @@ def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
     if expected is bool:
         return parse_bool(env_name, raw)
     if expected is tuple:
-        return _check_methods([p.strip() for p in raw.split(",") if p.strip()], env_name)
+        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        return _check_methods(parts, env_name) if field == "drift_methods" else tuple(parts)
     if expected is float:
         try:
             number = float(raw.strip())

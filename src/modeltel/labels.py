@@ -38,11 +38,13 @@ class PredictionIds:
     def first(self) -> str:
         return self.supplied[0] if self.supplied else f"{PREFIX}{self.batch:x}-0"
 
-    def as_list(self) -> list[str]:
+    def as_list(self, limit: int | None = None) -> list[str]:
+        """The ids, or the first ``limit`` of them."""
+        count = self.rows if limit is None else min(limit, self.rows)
         if self.supplied is not None:
-            return list(self.supplied)
+            return list(self.supplied[:count])
         base = f"{PREFIX}{self.batch:x}-"
-        return [f"{base}{i}" for i in range(self.rows)]
+        return [f"{base}{i}" for i in range(count)]
 
 
 _supplied: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar("modeltel_ids", default=None)

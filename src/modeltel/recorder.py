@@ -24,6 +24,8 @@ from modeltel.alerts import watch_for
 from modeltel.ground_truth import remember
 from modeltel.ground_truth import store as ground_truth_store
 from modeltel.labels import PredictionIds, current_supplied_ids, set_last_ids
+from modeltel.prediction_logs import emit as emit_prediction_log
+from modeltel.prediction_logs import should_log
 from modeltel.span_attributes import set_prevalidated
 from modeltel.telemetry import Telemetry, report_internal_error
 
@@ -115,12 +117,13 @@ class Call:
     validates and locks per ``set_attributes`` call, and this is the hot path.
     """
 
-    __slots__ = ("_telemetry", "_bind", "_model", "_span", "_attrs", "_ctx_token", "_phase_token", "_rows", "_start", "_ids")
+    __slots__ = ("_telemetry", "_bind", "_model", "_span", "_attrs", "_ctx_token", "_phase_token", "_rows", "_start", "_ids", "_x")
 
     def __init__(self, telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> None:
         self._telemetry = telemetry
         self._bind = bind
         self._model = model
+        self._x = x
         # Identity attributes are set with the others, past the SDK's per-value validation;
         # head samplers see the span name, which carries the operation and model name.
         span = telemetry.tracer.start_span(bind.span_name, kind=SpanKind.INTERNAL)
@@ -177,6 +180,8 @@ class Call:
                 watch_for(key, bind.thresholds, bind.on_alert).after_call(
                     duration, bind.drift, span, self._telemetry.alerts
                 )
+            if bind.settings.prediction_log_rate > 0 and self._ids is not None and should_log(bind.settings):
+                emit_prediction_log(bind, self._ids, self._x, result, _feature_names(bind, self._model), span)
             if self._ids is not None and self._rows:
                 ctx = span.get_span_context()
                 remember(bind, self._ids, ctx if ctx.is_valid else None, result,
