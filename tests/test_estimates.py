@@ -49,3 +49,34 @@ def test_cbpe_accuracy_tracks_realized_accuracy_and_covariate_shift():
     from sklearn.metrics import f1_score
 
     assert f1 == pytest.approx(f1_score(ys, clf.predict(Xs)), abs=0.05)
+
+
+def test_reference_labels_calibrate_an_overconfident_model():
+    from modeltel import Reference
+
+    X, y = data(20_000)
+    base = LogisticRegression().fit(X, y)
+
+    class Overconfident:
+        """Probabilities pushed towards 0 and 1: right as often as base, but sure of itself."""
+
+        classes_ = base.classes_
+
+        def predict_proba(self, x):
+            p = base.predict_proba(x)[:, 1]
+            sharp = p**3 / (p**3 + (1 - p) ** 3)
+            return np.column_stack([1 - sharp, sharp])
+
+    model = Overconfident()
+    Xr, yr = data(10_000)
+    ref = Reference.from_data(Xr, predictions=model.predict_proba(Xr), labels=yr)
+    assert ref.calibration["kind"] == "binary"
+    raw = modeltel.wrap(Overconfident(), name="cbpe-raw", performance_window=5000)
+    calibrated = modeltel.wrap(Overconfident(), name="cbpe-calibrated", reference=ref, performance_window=5000)
+    Xs, ys = data(5000)
+    for i in range(0, 5000, 100):
+        raw.predict_proba(Xs[i : i + 100])
+        calibrated.predict_proba(Xs[i : i + 100])
+    realized = float(np.mean(base.predict(Xs) == ys))
+    assert abs(estimated("cbpe-raw", "accuracy") - realized) > 0.03  # overconfidence shows
+    assert estimated("cbpe-calibrated", "accuracy") == pytest.approx(realized, abs=0.03)

@@ -28,10 +28,12 @@ class EstimateWindow:
         self._rows = 0.0
         self._lock = threading.Lock()
 
-    def add(self, proba: np.ndarray) -> None:
-        """Add the probability rows of one call (a bounded sample is fine)."""
+    def add(self, proba: np.ndarray, calibration: dict[str, Any] | None = None) -> None:
+        """Add the probability rows of one call (a bounded sample is fine), first mapped
+        through the reference's calibration when there is one."""
         if proba.ndim != 2 or proba.shape[0] == 0 or proba.shape[1] < 2:
             return
+        proba = calibrate(proba, calibration)
         top = proba.max(axis=1)
         part = np.array([proba.shape[0], top.sum(), 0.0, 0.0, 0.0])
         if proba.shape[1] == 2:
@@ -56,6 +58,22 @@ class EstimateWindow:
         if tp + fp + fn > 0 and (tp > 0 or fp > 0 or fn > 0):
             out["f1"] = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0
         return out
+
+
+def calibrate(proba: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarray:
+    if not calibration:
+        return proba
+    x, y = np.asarray(calibration["x"]), np.asarray(calibration["y"])
+    if calibration["kind"] == "binary" and proba.shape[1] == 2:
+        positive = np.interp(proba[:, 1], x, y)
+        return np.column_stack([1.0 - positive, positive])
+    if calibration["kind"] == "top":
+        # Only the top probability matters for expected accuracy: rescale it in place.
+        calibrated = proba.copy()
+        rows = np.arange(proba.shape[0])
+        calibrated[rows, proba.argmax(axis=1)] = np.interp(proba.max(axis=1), x, y)
+        return calibrated
+    return proba
 
 
 _windows: dict[tuple[str, str | None], EstimateWindow] = {}

@@ -63,7 +63,8 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         _alerting.setdefault(key, (bind.thresholds, bind.on_alert))
     proba = probabilities(result, bind.operation, bind.settings.summary_max_rows)
     if proba is not None:
-        estimate_window(key, bind.settings.performance_window).add(proba)
+        calibration = bind.drift.reference.calibration if bind.drift is not None else None
+        estimate_window(key, bind.settings.performance_window).add(proba, calibration)
     if isinstance(result, np.ndarray):
         result = result.copy()
     elif hasattr(result, "detach"):

@@ -91,6 +91,9 @@ class Reference:
     pca: PcaProfile | None = None
     rows: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Probability calibration learnt from reference labels, for CBPE estimates:
+    # {"kind": "binary" | "top", "x": [...], "y": [...]} (a monotone piecewise-linear map).
+    calibration: dict[str, Any] | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -114,12 +117,15 @@ class Reference:
         top_k: int = 50,
         pca_variance: float = PCA_VARIANCE,
         metadata: Mapping[str, Any] | None = None,
+        labels: Any = None,
     ) -> Reference:
         """Profile training (or validation) data: the same input types predictions accept.
 
         Columns listed in ``categorical``, and every non-numeric column, are profiled as
         categories (the ``top_k`` most frequent plus "other"); the rest get ``bins`` quantile
-        bins. Raises ``ReferenceError`` naming the problem for unusable data or options.
+        bins. With ``labels`` (the true classes of the rows) and probability ``predictions``,
+        a calibration map for label-free estimates is learnt too. Raises ``ReferenceError``
+        naming the problem for unusable data or options.
 
         >>> ref = Reference.from_data(df, categorical=["country"], bins=10)
         """
@@ -155,6 +161,7 @@ class Reference:
             pca=_pca_profile(numeric, pca_variance),
             rows=rows,
             metadata=dict(metadata or {}),
+            calibration=_calibration(predictions, labels, rows),
         )
 
     # --- persistence -------------------------------------------------------------------
@@ -168,6 +175,7 @@ class Reference:
             "features": [asdict(f) for f in self.features],
             "predictions": asdict(self.predictions) if self.predictions is not None else None,
             "pca": asdict(self.pca) if self.pca is not None else None,
+            "calibration": self.calibration,
         }
 
     @classmethod
@@ -185,7 +193,8 @@ class Reference:
             features = [_profile_from_dict(f) for f in data["features"]]
             predictions = _profile_from_dict(data["predictions"]) if data.get("predictions") else None
             pca = PcaProfile(**data["pca"]) if data.get("pca") else None
-            return cls(features, predictions, pca, int(data.get("rows", 0)), dict(data.get("metadata") or {}))
+            calibration = data.get("calibration")
+            return cls(features, predictions, pca, int(data.get("rows", 0)), dict(data.get("metadata") or {}), calibration)
         except (KeyError, TypeError, ValueError) as exc:
             raise ReferenceError(f"{source} is corrupt: {type(exc).__name__}: {exc}") from None
 
@@ -377,6 +386,35 @@ def _prediction_profile(predictions: Any, bins: int, top_k: int) -> FeatureProfi
     if values.dtype.kind == "f":
         return _numeric_profile("prediction", values.astype(np.float64), bins)
     return _categorical_profile("prediction", values.astype(object), top_k)
+
+
+def _calibration(predictions: Any, labels: Any, rows: int, bins: int = 20) -> dict[str, Any] | None:
+    """A monotone map from predicted to observed probability, learnt on the reference.
+
+    Binary models map P(positive); others map the top probability to the chance that the
+    top class is right. Quantile bins, then a running maximum so the map never decreases
+    (a cheap stand-in for isotonic regression).
+    """
+    if predictions is None or labels is None:
+        return None
+    proba = np.asarray(predictions, dtype=np.float64)
+    truth = np.asarray(labels)
+    if proba.ndim != 2 or proba.shape[1] < 2 or truth.shape[0] != rows or proba.shape[0] != rows:
+        raise ReferenceError("labels need probability predictions (rows x classes) with one label per row")
+    if proba.shape[1] == 2:
+        classes = np.unique(truth)
+        score = proba[:, 1]
+        outcome = (truth == classes[-1]).astype(np.float64)
+        kind = "binary"
+    else:
+        score = proba.max(axis=1)
+        outcome = (proba.argmax(axis=1) == np.searchsorted(np.unique(truth), truth)).astype(np.float64)
+        kind = "top"
+    order = np.argsort(score, kind="stable")
+    groups = np.array_split(order, min(bins, rows))
+    x = np.array([score[g].mean() for g in groups if g.size])
+    y = np.maximum.accumulate(np.array([outcome[g].mean() for g in groups if g.size]))
+    return {"kind": kind, "x": x.tolist(), "y": y.tolist()}
 
 
 def _pca_profile(numeric: dict[str, np.ndarray], variance: float) -> PcaProfile | None:
