@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 from opentelemetry import metrics, trace
+from opentelemetry._logs import set_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -21,11 +24,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 SPAN_EXPORTER = InMemorySpanExporter()
 METRIC_READER = InMemoryMetricReader()
+LOG_EXPORTER = InMemoryLogRecordExporter()
 
 _tracer_provider = TracerProvider()
 _tracer_provider.add_span_processor(SimpleSpanProcessor(SPAN_EXPORTER))
 trace.set_tracer_provider(_tracer_provider)
 metrics.set_meter_provider(MeterProvider(metric_readers=[METRIC_READER]))
+_logger_provider = LoggerProvider()
+_logger_provider.add_log_record_processor(SimpleLogRecordProcessor(LOG_EXPORTER))
+set_logger_provider(_logger_provider)
 
 import modeltel  # noqa: E402  (after the providers, as an application would)
 from modeltel import state  # noqa: E402

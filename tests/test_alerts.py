@@ -43,6 +43,10 @@ def test_accuracy_below_threshold_alerts_once_and_recovers_once(spans, caplog):
     assert alerts[0].value < 0.8 <= alerts[1].value
     messages = [r.getMessage() for r in caplog.records if "modeltel alert" in r.getMessage()]
     assert len(messages) == 2 and "below its threshold 0.8" in messages[0]
+    from tests.conftest import LOG_EXPORTER
+
+    otel = [r for r in LOG_EXPORTER.get_finished_logs() if "alerting accuracy" in str(r.log_record.body)]
+    assert [r.log_record.severity_text for r in otel] == ["WARN", "WARN"]
     assert counter_value("ml.alerts", **{"ml.alert.name": "alerting accuracy", "ml.alert.state": "firing"}) == 1
     assert counter_value("ml.alerts", **{"ml.alert.name": "alerting accuracy", "ml.alert.state": "resolved"}) == 1
     events = [e for s in spans() if s.name == "label alerting" for e in s.events if e.name == "ml.alert"]

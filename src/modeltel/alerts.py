@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from opentelemetry._logs import SeverityNumber, get_logger
 
 from modeltel import semconv
+from modeltel._version import __version__
 from modeltel.performance import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 _logger = logging.getLogger("modeltel")
+_otel_logger = get_logger("modeltel", __version__)
 
 LOWER_IS_WORSE = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc"})
 # Drift thresholds apply to the largest score over the features (evaluated each time the
@@ -129,7 +132,16 @@ def _emit(alert: Alert, on_alert: Callable[[Alert], Any] | None, span: Any, coun
                 semconv.ML_ALERT_THRESHOLD: alert.threshold,
             },
         )
-    # A WARN record: through the OTel logs bridge when the application installed one.
+    # One WARN record as an OpenTelemetry log (exported by the logger provider instrument()
+    # sets up) and one in Python logging, for whoever reads the process's own log.
+    _otel_logger.emit(
+        severity_number=SeverityNumber.WARN,
+        severity_text="WARN",
+        body=alert.message(),
+        event_name=semconv.ML_ALERT_EVENT,
+        attributes={**attrs, semconv.ML_MODEL_NAME: alert.model, semconv.ML_ALERT_VALUE: alert.value,
+                    semconv.ML_ALERT_THRESHOLD: alert.threshold},
+    )
     _logger.warning(alert.message())
     if on_alert is not None:
         try:
