@@ -56,7 +56,7 @@ class Telemetry:
         )
 
 
-        self._drift_instruments(meter)
+        self._collected_instruments(meter)
         self.labels = meter.create_counter(
             semconv.ML_LABELS, unit="{label}", description="Labels given to record_labels, by outcome."
         )
@@ -69,37 +69,12 @@ class Telemetry:
         self.alerts = meter.create_counter(
             semconv.ML_ALERTS, unit="{alert}", description="In-process threshold crossings and recoveries."
         )
-        meter.create_observable_gauge(
-            semconv.ML_PERFORMANCE, callbacks=[_performance], unit="1",
-            description="Model quality over the last labelled predictions (or estimated).",
-        )
 
-    def _drift_instruments(self, meter: metrics.Meter) -> None:
-        # All computed at collection time from the drift windows (modeltel.drift).
-        meter.create_observable_gauge(
-            semconv.ML_DRIFT_SCORE, callbacks=[_drift_scores], unit="1",
-            description="Drift of one input feature against the reference, per method.",
-        )
-        meter.create_observable_gauge(
-            semconv.ML_PREDICTION_DRIFT_SCORE, callbacks=[_prediction_drift_scores], unit="1",
-            description="Drift of the model's predictions against the reference, per method.",
-        )
-        meter.create_observable_gauge(
-            semconv.ML_DRIFT_MULTIVARIATE_SCORE, callbacks=[_multivariate_scores], unit="1",
-            description="Mean PCA reconstruction error in the window over the reference's (1 = as in reference).",
-        )
-        meter.create_observable_gauge(
-            semconv.ML_DRIFT_WINDOW_ROWS, callbacks=[_window_rows], unit="{row}",
-            description="Rows in the current drift window.",
-        )
-        meter.create_observable_counter(
-            semconv.ML_DATA_QUALITY_ISSUES, callbacks=[_quality_issues], unit="{value}",
-            description="Input values with a data quality issue, per feature and kind.",
-        )
-        meter.create_observable_counter(
-            semconv.ML_INPUT_DISTRIBUTION, callbacks=[_distribution], unit="{row}",
-            description="Opt-in: rows per feature and reference bin, for fleet-wide drift.",
-        )
+    def _collected_instruments(self, meter: metrics.Meter) -> None:
+        # Computed at collection time from the drift and label windows.
+        for gauge, name, callback, unit, description in _COLLECTED:
+            create = meter.create_observable_gauge if gauge else meter.create_observable_counter
+            create(name, callbacks=[callback], unit=unit, description=description)
 
     def tally(self, key: tuple[Any, ...], attributes: dict[str, Any]) -> Tally:
         """The row tally for one metric attribute set (``key`` identifies it)."""
@@ -196,6 +171,24 @@ def _safe(produce: Any, site: str) -> list[Any]:
     except Exception as exc:  # noqa: BLE001
         report_internal_error(site, exc)
         return []
+
+
+# (gauge? else counter, name, callback, unit, description) of the collection-time instruments.
+_COLLECTED = (
+    (True, semconv.ML_DRIFT_SCORE, _drift_scores, "1",
+     "Drift of one input feature against the reference, per method."),
+    (True, semconv.ML_PREDICTION_DRIFT_SCORE, _prediction_drift_scores, "1",
+     "Drift of the model's predictions against the reference, per method."),
+    (True, semconv.ML_DRIFT_MULTIVARIATE_SCORE, _multivariate_scores, "1",
+     "Mean PCA reconstruction error in the window over the reference's (1 = as in reference)."),
+    (True, semconv.ML_DRIFT_WINDOW_ROWS, _window_rows, "{row}", "Rows in the current drift window."),
+    (False, semconv.ML_DATA_QUALITY_ISSUES, _quality_issues, "{value}",
+     "Input values with a data quality issue, per feature and kind."),
+    (False, semconv.ML_INPUT_DISTRIBUTION, _distribution, "{row}",
+     "Opt-in: rows per feature and reference bin, for fleet-wide drift."),
+    (True, semconv.ML_PERFORMANCE, _performance, "1",
+     "Model quality over the last labelled predictions (or estimated)."),
+)
 
 
 class Tally:
