@@ -1,0 +1,66 @@
+"""The shipped Prometheus alert rules: valid, unit-tested with promtool, and in step with the
+metric names modeltel emits."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modeltel import semconv
+
+CONFIG = Path(__file__).resolve().parents[1] / "collector-config"
+RULES = CONFIG / "prometheus" / "alert-rules.yml"
+
+promtool = shutil.which("promtool")
+# `make test` and .ci/run install Prometheus (Debian package) before the tests run.
+requires_promtool = pytest.mark.skipif(promtool is None, reason="promtool not installed (make test installs it)")
+
+
+@requires_promtool
+def test_rules_are_valid():
+    proc = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: 9 rules found" in proc.stdout
+
+
+@requires_promtool
+def test_rule_unit_tests_pass():
+    proc = subprocess.run(
+        [promtool, "test", "rules", "alert-rules.test.yml"], cwd=RULES.parent, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _prometheus_name(name: str, unit: str, counter: bool) -> str:
+    """The OTel -> Prometheus translation of ../shared/INFRA.md (exporter-prometheus 0.66)."""
+    base = name.replace(".", "_")
+    if unit == "s":
+        base += "_seconds"
+    return base + ("_total" if counter else "")
+
+
+def test_every_metric_in_the_rules_is_one_modeltel_emits():
+    emitted = {
+        _prometheus_name(semconv.ML_DRIFT_SCORE, "1", False),
+        _prometheus_name(semconv.ML_PREDICTION_DRIFT_SCORE, "1", False),
+        _prometheus_name(semconv.ML_DRIFT_MULTIVARIATE_SCORE, "1", False),
+        _prometheus_name(semconv.ML_DRIFT_WINDOW_ROWS, "{row}", False),
+        _prometheus_name(semconv.ML_PERFORMANCE, "1", False),
+        _prometheus_name(semconv.ML_PREDICTION_DURATION, "s", False) + "_bucket",
+        _prometheus_name(semconv.ML_PREDICTION_DURATION, "s", False) + "_count",
+        _prometheus_name(semconv.ML_PREDICTION_ROWS, "{row}", True),
+        _prometheus_name(semconv.ML_DATA_QUALITY_ISSUES, "{value}", True),
+    }
+    rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
+    used = set()
+    for rule in rules:
+        used |= set(re.findall(r"\b(ml_[a-z_]+?)(?:\{|\[|\)|\s|$)", rule["expr"]))
+    labels = {"ml_model_name", "ml_model_version", "ml_feature_name", "ml_drift_method", "ml_performance_metric",
+              "ml_performance_source", "ml_data_quality_kind"}
+    assert used - labels <= emitted, used - labels - emitted
+    assert len(rules) == 9
