@@ -64,3 +64,17 @@ def test_every_metric_in_the_rules_is_one_modeltel_emits():
               "ml_performance_source", "ml_data_quality_kind"}
     assert used - labels <= emitted, used - labels - emitted
     assert len(rules) == 9
+
+
+amtool = shutil.which("amtool")
+
+
+@pytest.mark.skipif(amtool is None, reason="amtool not installed (make test installs it)")
+def test_alertmanager_config_is_valid_and_routes_by_severity():
+    path = CONFIG / "alertmanager" / "alertmanager.yml"
+    proc = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = yaml.safe_load(path.read_text())
+    assert {tuple(r["matchers"]) for r in config["route"]["routes"]} == {('severity="critical"',), ('severity="warning"',)}
+    rule_severities = {r["labels"]["severity"] for r in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
+    assert rule_severities <= {"critical", "warning"}  # every alert has a route
