@@ -78,3 +78,42 @@ def test_alertmanager_config_is_valid_and_routes_by_severity():
     assert {tuple(r["matchers"]) for r in config["route"]["routes"]} == {('severity="critical"',), ('severity="warning"',)}
     rule_severities = {r["labels"]["severity"] for r in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
     assert rule_severities <= {"critical", "warning"}  # every alert has a route
+
+
+# Component types of otelcol-contrib the configs may use (checked against the contrib
+# distribution's component list; extend it when a config needs another one).
+CONTRIB_COMPONENTS = {
+    "receivers": {"otlp", "prometheus", "hostmetrics", "filelog"},
+    "processors": {"memory_limiter", "batch", "tail_sampling", "attributes", "resource", "filter", "transform"},
+    "exporters": {"otlp", "otlphttp", "datadog", "prometheus", "prometheusremotewrite", "loadbalancing", "debug"},
+    "extensions": {"health_check", "pprof", "zpages"},
+    "connectors": {"spanmetrics", "forward"},
+}
+
+
+@pytest.mark.parametrize("name", ["gateway.yaml", "agent.yaml"])
+def test_otelcol_configs_reference_defined_real_components(name):
+    text = (CONFIG / "otelcol" / name).read_text()
+    config = yaml.safe_load(text)
+    for kind, allowed in CONTRIB_COMPONENTS.items():
+        for component in config.get(kind, {}) or {}:
+            assert component.split("/")[0] in allowed, f"{name}: {kind} {component!r} is not an otelcol-contrib component"
+    service = config["service"]
+    for extension in service.get("extensions", []):
+        assert extension in config["extensions"]
+    for pipeline, spec in service["pipelines"].items():
+        for kind in ("receivers", "processors", "exporters"):
+            for component in spec.get(kind, []):
+                assert component in config[kind], f"{name}: pipeline {pipeline} uses undefined {kind[:-1]} {component!r}"
+        if "processors" in spec:
+            assert spec["processors"][0] == "memory_limiter"  # first, as the collector docs advise
+    assert not re.search(r"(?i)(api_?key|key):\s*['\"]?[0-9a-f]{16,}", text), "a secret is written in the file"
+
+
+def test_gateway_keeps_errors_and_slow_traces_and_agent_routes_by_trace_id():
+    gateway = yaml.safe_load((CONFIG / "otelcol" / "gateway.yaml").read_text())
+    policies = {p["type"] for p in gateway["processors"]["tail_sampling"]["policies"]}
+    assert {"status_code", "latency", "probabilistic"} <= policies
+    agent = yaml.safe_load((CONFIG / "otelcol" / "agent.yaml").read_text())
+    assert agent["exporters"]["loadbalancing/traces"]["routing_key"] == "traceID"
+    assert gateway["exporters"]["datadog"]["api"]["key"] == "${env:DD_API_KEY}"
