@@ -29,10 +29,9 @@ def test_rules_are_valid():
 
 
 @requires_promtool
-def test_rule_unit_tests_pass():
-    proc = subprocess.run(
-        [promtool, "test", "rules", "alert-rules.test.yml"], cwd=RULES.parent, capture_output=True, text=True
-    )
+@pytest.mark.parametrize("tests", ["alert-rules.test.yml", "recording-rules.test.yml"])
+def test_rule_unit_tests_pass(tests):
+    proc = subprocess.run([promtool, "test", "rules", tests], cwd=RULES.parent, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -55,13 +54,16 @@ def test_every_metric_in_the_rules_is_one_modeltel_emits():
         _prometheus_name(semconv.ML_PREDICTION_DURATION, "s", False) + "_count",
         _prometheus_name(semconv.ML_PREDICTION_ROWS, "{row}", True),
         _prometheus_name(semconv.ML_DATA_QUALITY_ISSUES, "{value}", True),
+        _prometheus_name(semconv.ML_INPUT_DISTRIBUTION, "{row}", True),
+        _prometheus_name(semconv.ML_REFERENCE_DISTRIBUTION, "1", False),
     }
     rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
+    recording = yaml.safe_load((RULES.parent / "recording-rules.yml").read_text())["groups"][0]["rules"]
     used = set()
-    for rule in rules:
+    for rule in [*rules, *recording]:
         used |= set(re.findall(r"\b(ml_[a-z_]+?)(?:\{|\[|\)|\s|$)", rule["expr"]))
     labels = {"ml_model_name", "ml_model_version", "ml_feature_name", "ml_drift_method", "ml_performance_metric",
-              "ml_performance_source", "ml_data_quality_kind"}
+              "ml_performance_source", "ml_data_quality_kind", "ml_bin"}
     assert used - labels <= emitted, used - labels - emitted
     assert len(rules) == 9
 

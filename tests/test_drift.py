@@ -209,6 +209,9 @@ def test_opt_in_distribution_counts_rows_per_bin_with_a_feature_cap(caplog):
     assert {p.attributes["ml.feature.name"] for p in points} == {"x0", "x1"}  # capped at 2
     x0 = {p.attributes["ml.bin"]: p.value for p in points if p.attributes["ml.feature.name"] == "x0"}
     assert len(x0) == 7 and sum(x0.values()) == 2 and x0["6"] == 1  # 5 bins + under/overflow
+    shares = {p.attributes["ml.bin"]: p.value for p in metric_points("ml.reference.distribution", **{"ml.model.name": "dist"})
+              if p.attributes["ml.feature.name"] == "x0"}
+    assert shares["0"] == 0.0 and shares["6"] == 0.0 and sum(shares.values()) == pytest.approx(1.0)
     assert not metric_points("ml.input.distribution", **{"ml.model.name": "drift-shift"})  # opt-in
 
 

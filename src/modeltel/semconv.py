@@ -72,6 +72,9 @@ ML_DRIFT_MULTIVARIATE_SCORE = "ml.drift.multivariate.score"
 ML_DRIFT_WINDOW_ROWS = "ml.drift.window.rows"
 ML_DATA_QUALITY_ISSUES = "ml.data_quality.issues"
 ML_INPUT_DISTRIBUTION = "ml.input.distribution"
+# Opt-in with ml.input.distribution: the reference proportions of the same bins, so a backend
+# can compute fleet-wide PSI (collector-config/prometheus/recording-rules.yml).
+ML_REFERENCE_DISTRIBUTION = "ml.reference.distribution"
 
 ML_PERFORMANCE = "ml.performance"
 ML_LABELS = "ml.labels"

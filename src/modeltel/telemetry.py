@@ -164,6 +164,21 @@ def _distribution(options: CallbackOptions) -> Iterable[Observation]:
                 )
 
 
+def _reference_distribution(options: CallbackOptions) -> Iterable[Observation]:
+    from modeltel.drift import monitors
+
+    for monitor in monitors():
+        if not monitor.settings.export_distribution:
+            continue
+        layout = monitor.inputs.layout
+        for position in range(min(len(layout.names), monitor.settings.distribution_max_features)):
+            for b, share in enumerate(layout.profiles[position].proportions):
+                yield Observation(
+                    float(share),
+                    {**monitor.attributes, semconv.ML_FEATURE_NAME: layout.names[position], semconv.ML_BIN: str(b)},
+                )
+
+
 def _safe(produce: Any, site: str) -> list[Any]:
     """Run a collection-time computation; a failure is reported, not raised into the SDK."""
     try:
@@ -186,6 +201,8 @@ _COLLECTED = (
      "Input values with a data quality issue, per feature and kind."),
     (False, semconv.ML_INPUT_DISTRIBUTION, _distribution, "{row}",
      "Opt-in: rows per feature and reference bin, for fleet-wide drift."),
+    (True, semconv.ML_REFERENCE_DISTRIBUTION, _reference_distribution, "1",
+     "Opt-in: the reference's share of rows per feature and bin (pairs with ml.input.distribution)."),
     (True, semconv.ML_PERFORMANCE, _performance, "1",
      "Model quality over the last labelled predictions (or estimated)."),
 )
