@@ -22,6 +22,15 @@ requires_promtool = pytest.mark.skipif(promtool is None, reason="promtool not in
 
 
 @requires_promtool
+def test_prometheus_config_is_valid_and_loads_every_rule_file():
+    config = RULES.parent / "prometheus.yml"
+    proc = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = set(yaml.safe_load(config.read_text())["rule_files"])
+    assert listed == {p.name for p in RULES.parent.glob("*-rules.yml")}
+
+
+@requires_promtool
 def test_rules_are_valid():
     proc = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
