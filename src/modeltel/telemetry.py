@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -147,36 +147,28 @@ def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
                 )
 
 
-def _distribution(options: CallbackOptions) -> Iterable[Observation]:
+def _per_bin(value: Callable[[Any, int, int], float]) -> Iterable[Observation]:
+    """One observation per (model, feature, bin) of the opt-in distribution export."""
     from modeltel.drift import monitors
 
     for monitor in monitors():
         if not monitor.settings.export_distribution:
             continue
         layout = monitor.inputs.layout
-        counts = monitor.inputs.distribution.copy()
         for position in range(min(len(layout.names), monitor.settings.distribution_max_features)):
-            width = len(layout.profiles[position].proportions)
-            for b in range(width):
+            for b in range(len(layout.profiles[position].proportions)):
                 yield Observation(
-                    float(counts[position, b]),
+                    value(monitor, position, b),
                     {**monitor.attributes, semconv.ML_FEATURE_NAME: layout.names[position], semconv.ML_BIN: str(b)},
                 )
+
+
+def _distribution(options: CallbackOptions) -> Iterable[Observation]:
+    return _per_bin(lambda monitor, feature, b: float(monitor.inputs.distribution[feature, b]))
 
 
 def _reference_distribution(options: CallbackOptions) -> Iterable[Observation]:
-    from modeltel.drift import monitors
-
-    for monitor in monitors():
-        if not monitor.settings.export_distribution:
-            continue
-        layout = monitor.inputs.layout
-        for position in range(min(len(layout.names), monitor.settings.distribution_max_features)):
-            for b, share in enumerate(layout.profiles[position].proportions):
-                yield Observation(
-                    float(share),
-                    {**monitor.attributes, semconv.ML_FEATURE_NAME: layout.names[position], semconv.ML_BIN: str(b)},
-                )
+    return _per_bin(lambda monitor, feature, b: float(monitor.inputs.layout.profiles[feature].proportions[b]))
 
 
 def _safe(produce: Any, site: str) -> list[Any]:
