@@ -37,9 +37,15 @@ class DriftMonitor:
         self.version = version
         self.reference = reference
         self.settings = settings
-        self.inputs = DriftWindow(reference.features, settings.drift_window, settings.drift_window_seconds)
+        self.inputs = DriftWindow(
+            reference.features, settings.drift_window, settings.drift_window_seconds,
+            track_distribution=settings.export_distribution,
+        )
         self.outputs = (
-            DriftWindow([reference.predictions], settings.drift_window, settings.drift_window_seconds)
+            DriftWindow(
+                [reference.predictions], settings.drift_window, settings.drift_window_seconds,
+                track_distribution=False,
+            )
             if reference.predictions is not None
             else None
         )

@@ -78,8 +78,20 @@ class Layout:
 class DriftWindow:
     """Windowed counts for one model's inputs (or outputs) against its reference layout."""
 
-    def __init__(self, profiles: list[Any], window_rows: int, window_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        profiles: list[Any],
+        window_rows: int,
+        window_seconds: float = 0.0,
+        *,
+        track_sums: bool = True,
+        track_distribution: bool = True,
+    ) -> None:
         self.layout = Layout(profiles)
+        # The cumulative distribution feeds only the opt-in export (and per-bin sums only the
+        # Wasserstein distance): no work for what nobody reads.
+        self.track_sums = track_sums
+        self.track_distribution = track_distribution
         self.window_rows = window_rows
         self.window_seconds = window_seconds
         self._blocks: deque[Block] = deque()
@@ -153,7 +165,8 @@ class DriftWindow:
             valid = ~missing
             flat = (bins + layout.offsets[None, :])[valid]
             counts += np.bincount(flat, minlength=d * slots) * weight
-            sums += np.bincount(flat, weights=numeric[valid], minlength=d * slots) * weight
+            if self.track_sums:
+                sums += np.bincount(flat, weights=numeric[valid], minlength=d * slots) * weight
             really_missing = missing if accounted is None else missing & ~accounted
             quality[layout.numeric, MISSING] += really_missing.sum(axis=0) * weight
             last_slot = layout.last_edge_index + 1
@@ -171,13 +184,15 @@ class DriftWindow:
         with self._lock:
             block = self._rotate()
             block.counts += counts.reshape(d, slots)
-            block.sums += sums.reshape(d, slots)
+            if self.track_sums:
+                block.sums += sums.reshape(d, slots)
             block.rows += rows
             if errors is not None and errors.size:
                 block.error_sum += float(errors.mean()) * rows
                 block.error_rows += rows
             self.quality += quality
-            self.distribution += counts.reshape(d, slots)
+            if self.track_distribution:
+                self.distribution += counts.reshape(d, slots)
         return out_of_range
 
     def _rotate(self) -> Block:
