@@ -61,3 +61,21 @@ def test_model_exception_object_is_identical(spans):
     with pytest.raises(ValueError) as caught:
         f([1])
     assert caught.value is err
+
+
+def test_a_failing_concern_does_not_switch_off_the_others(monkeypatch, spans):
+    from modeltel import Reference
+    from modeltel.drift import DriftMonitor
+
+    def broken(self, y, rows):
+        raise RuntimeError("drift exploded")
+
+    monkeypatch.setattr(DriftMonitor, "observe_outputs", broken)
+    model = modeltel.register(LogisticRegression().fit(X, Y), name="isolated", reference=Reference.from_data(X))
+    before = counter_value("modeltel.internal.errors", **{"modeltel.site": "drift_update"})
+    model.predict(X[:3])
+    assert counter_value("modeltel.internal.errors", **{"modeltel.site": "drift_update"}) == before + 1
+    # the label store and the output summary still ran
+    assert modeltel.record_labels(modeltel.last_prediction_ids(), Y[:3].tolist()).matched == 3
+    (span,) = [s for s in spans() if s.name == "predict isolated"]
+    assert "ml.output.class.counts" in span.attributes

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from modeltel.inputs import take_rows
+
 
 class EstimateWindow:
     """Per-call CBPE sums over roughly the last ``size`` rows with probabilities."""
@@ -98,8 +100,6 @@ def probabilities(result: Any, operation: str, max_rows: int) -> np.ndarray | No
     """The probability rows of a call's output (sampled), or None when it has none."""
     if operation not in ("predict_proba", "predict_log_proba"):
         return None
-    from modeltel.inputs import take_rows
-
     values = np.asarray(result)
     if values.ndim != 2 or values.dtype.kind != "f":
         return None

@@ -46,17 +46,13 @@ def store() -> LabelStore:
     return _store
 
 
-def _model_key(bind: Binding) -> tuple[str, str | None]:
-    return bind.name, bind.attributes.get(semconv.ML_MODEL_VERSION)
-
-
 def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, classes: Any) -> None:
     """Keep one call's output so labels arriving later can be joined to it.
 
     On the prediction path, so it only copies a numpy output (the caller may reuse the
     array) and files it; everything else waits for a label.
     """
-    key = _model_key(bind)
+    key = bind.model_key
     if key not in _windows:
         _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), bind.settings.task))
     if bind.thresholds and key not in _alerting:

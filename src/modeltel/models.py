@@ -55,6 +55,8 @@ class Binding:
     span_name: str
     # Identity attributes: on the span and on every metric point (never mutated).
     attributes: dict[str, Any]
+    # (name, version): the model as labels, alerts and estimates key it.
+    model_key: tuple[str, str | None]
     # Hashable identity of attributes (bindings are rebuilt; row tallies must not be).
     metric_key: tuple[Any, ...]
     settings: Settings
@@ -176,6 +178,7 @@ def binding(
         operation=operation,
         span_name=f"{operation} {name}",
         attributes=attrs,
+        model_key=(name, version),
         metric_key=tuple(sorted(attrs.items())),
         settings=settings,
         feature_names=feature_names,

@@ -85,7 +85,7 @@ def _feature_names(bind: Binding, model: Any) -> Any:
     return _fitted_attribute(bind, model, "feature_names_in_")
 
 
-def _input_attributes(x: Any, rows: int, bind: Binding, model: Any, attrs: dict[str, Any]) -> None:
+def _input_attributes(x: Any, rows: int, bind: Binding, names: Any, attrs: dict[str, Any]) -> None:
     """Add the batch size and input summary to ``attrs``."""
     attrs[semconv.ML_BATCH_SIZE] = rows
     settings = bind.settings
@@ -95,7 +95,7 @@ def _input_attributes(x: Any, rows: int, bind: Binding, model: Any, attrs: dict[
         x,
         max_rows=settings.summary_max_rows,
         max_features=settings.summary_max_features,
-        feature_names=_feature_names(bind, model),
+        feature_names=names,
         device_summaries=settings.device_summaries,
     )
     if summary is None:
@@ -130,12 +130,14 @@ class Call:
         self._span = span
         self._rows = 0
         self._attrs: dict[str, Any] | None = None
+        names = None
         try:
             self._rows = batch_size(x)
+            names = _feature_names(bind, model)
             if span.is_recording():
                 self._attrs = dict(bind.attributes)
                 # Computed before the call: the model may mutate its input.
-                _input_attributes(x, self._rows, bind, model, self._attrs)
+                _input_attributes(x, self._rows, bind, names, self._attrs)
         except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
             report_internal_error("input_summary", exc, telemetry)
         self._ids: PredictionIds | None = None
@@ -150,7 +152,7 @@ class Call:
         if bind.drift is not None:
             # Drift is a metric: it is updated whether or not the span is sampled.
             try:
-                out_of_range = bind.drift.observe_inputs(x, self._rows, _feature_names(bind, model))
+                out_of_range = bind.drift.observe_inputs(x, self._rows, names)
                 if out_of_range and self._attrs is not None:
                     self._attrs[semconv.ML_INPUT_OUT_OF_RANGE_COUNT] = out_of_range
             except Exception as exc:  # noqa: BLE001
@@ -168,36 +170,41 @@ class Call:
 
     def ok(self, result: Any) -> None:
         duration = self._close_context()
-        bind, span, attrs = self._bind, self._span, self._attrs
+        bind, span, attrs, telemetry = self._bind, self._span, self._attrs, self._telemetry
         try:
-            self._telemetry.duration.record(duration, bind.attributes)
+            telemetry.duration.record(duration, bind.attributes)
             if self._rows:
-                self._telemetry.tally(bind.metric_key, bind.attributes).add(self._rows)
-            if bind.drift is not None:
-                bind.drift.observe_outputs(result, self._rows)
-            if bind.thresholds:
-                key = (bind.name, bind.attributes.get(semconv.ML_MODEL_VERSION))
-                watch_for(key, bind.thresholds, bind.on_alert).after_call(
-                    duration, bind.drift, span, self._telemetry.alerts
-                )
-            if bind.settings.prediction_log_rate > 0 and self._ids is not None and should_log(bind.settings):
-                emit_prediction_log(bind, self._ids, self._x, result, _feature_names(bind, self._model), span)
-            if self._ids is not None and self._rows:
-                ctx = span.get_span_context()
-                remember(bind, self._ids, ctx if ctx.is_valid else None, result,
-                         _fitted_attribute(bind, self._model, "classes_"))
-            if attrs is not None and bind.settings.summaries:
-                attrs.update(self._output_attributes(result))
+                telemetry.tally(bind.metric_key, bind.attributes).add(self._rows)
+            classes = _fitted_attribute(bind, self._model, "classes_")
         except Exception as exc:  # noqa: BLE001
-            report_internal_error("output_summary", exc, self._telemetry)
+            report_internal_error("metrics", exc, telemetry)
+            classes = None
+        # Each concern is guarded on its own: a failure in one (counted under its site)
+        # must not silently switch off the others for this call.
+        if bind.drift is not None:
+            _guarded("drift_update", telemetry, bind.drift.observe_outputs, result, self._rows)
+        if bind.thresholds:
+            watch = watch_for(bind.model_key, bind.thresholds, bind.on_alert)
+            _guarded("alerts", telemetry, watch.after_call, duration, bind.drift, span, telemetry.alerts)
+        if self._ids is not None:
+            if bind.settings.prediction_log_rate > 0 and should_log(bind.settings):
+                names = _feature_names(bind, self._model)
+                _guarded("prediction_log", telemetry, emit_prediction_log, bind, self._ids, self._x, result, names, span)
+            if self._rows:
+                ctx = span.get_span_context()
+                _guarded("labels", telemetry, remember, bind, self._ids, ctx if ctx.is_valid else None, result, classes)
+        try:
+            if attrs is not None and bind.settings.summaries:
+                attrs.update(self._output_attributes(result, classes))
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("output_summary", exc, telemetry)
         finally:
             if attrs:
                 set_prevalidated(span, attrs)
             span.end()
 
-    def _output_attributes(self, result: Any) -> dict[str, Any]:
+    def _output_attributes(self, result: Any, classes: Any) -> dict[str, Any]:
         settings = self._bind.settings
-        classes = _fitted_attribute(self._bind, self._model, "classes_")
         return summarize_output(
             result,
             operation=self._bind.operation,
@@ -228,6 +235,14 @@ class Call:
             report_internal_error("error_path", internal, self._telemetry)
         finally:
             span.end()
+
+
+def _guarded(site: str, telemetry: Telemetry, fn: Any, *args: Any) -> None:
+    """Run one optional concern of a finished call; its failure is counted, never raised."""
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001
+        report_internal_error(site, exc, telemetry)
 
 
 def _assign_ids(rows: int) -> PredictionIds:
