@@ -237,3 +237,14 @@ def test_register_a_reference_on_what_wrap_returns():
     scorer = modeltel.register(modeltel.wrap(Scorer(), name="wrapped-ref"), reference=Reference.from_data(X_TRAIN))
     scorer.predict(RNG.normal(size=(50, 3)))
     assert gauge("ml.drift.window.rows", **{"ml.model.name": "wrapped-ref"}) == 50
+
+
+def test_columnar_dict_inputs_are_sampled_and_weighted():
+    @modeltel.monitor("columnar", reference=Reference.from_data(X_TRAIN))
+    def f(columns):
+        return np.zeros(len(columns["x0"]))
+
+    batch = RNG.normal(size=(5000, 3))
+    f({"x0": batch[:, 0], "x1": batch[:, 1].tolist(), "x2": batch[:, 2]})
+    assert gauge("ml.drift.window.rows", **{"ml.model.name": "columnar"}) == 5000
+    assert gauge("ml.drift.score", **{"ml.model.name": "columnar", "ml.feature.name": "x1", "ml.drift.method": "psi"}) < 0.1

@@ -19,7 +19,17 @@ import numpy as np
 from modeltel import drift_statistics as stats
 from modeltel.config import Settings
 from modeltel.drift_window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
-from modeltel.inputs import FRAME, NDARRAY, on_host, sample_index, take_rows
+from modeltel.inputs import (
+    FRAME,
+    MAPPING,
+    NDARRAY,
+    SEQUENCE,
+    is_columnar,
+    leading_is_rows,
+    on_host,
+    sample_index,
+    take_rows,
+)
 from modeltel.reference import NumericProfile, Reference, numeric_column, reconstruction_error, table_columns
 
 
@@ -280,10 +290,12 @@ def _row_sample(x: Any, max_rows: int, device_summaries: bool) -> Any:
     if kind == FRAME:
         index = sample_index(len(x), max_rows)
         return x if index is None else x.iloc[index]
-    if isinstance(x, dict):
-        return [x] if not any(isinstance(v, (list, tuple, np.ndarray)) for v in x.values()) else x
-    if isinstance(x, (list, tuple)):
-        return take_rows(list(x), max_rows) if x and isinstance(x[0], (list, tuple, dict, np.ndarray)) else [list(x)]
+    if kind == MAPPING:
+        if is_columnar(x):  # a dict of columns: sample each column the same way
+            return {k: take_rows(np.asarray(v), max_rows) for k, v in x.items()}
+        return [x]  # one record
+    if kind == SEQUENCE:
+        return take_rows(list(x), max_rows) if x and leading_is_rows(x[0]) else [list(x)]
     return None
 
 

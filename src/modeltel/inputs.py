@@ -74,7 +74,7 @@ def input_kind(x: Any) -> int:
     return kind
 
 
-def _is_columnar(x: Mapping[Any, Any]) -> bool:
+def is_columnar(x: Mapping[Any, Any]) -> bool:
     """A dict of equally long column arrays/lists (a batch), as opposed to one record."""
     if not x:
         return False
@@ -89,7 +89,7 @@ def _is_columnar(x: Mapping[Any, Any]) -> bool:
     return len(lengths) == 1
 
 
-def _leading_is_rows(first: Any) -> bool:
+def leading_is_rows(first: Any) -> bool:
     return input_kind(first) in (SEQUENCE, MAPPING, NDARRAY, TENSOR)
 
 
@@ -107,8 +107,8 @@ def batch_size(x: Any) -> int:
     if kind == SEQUENCE:
         if not x:
             return 0
-        return len(x) if _leading_is_rows(x[0]) else 1
-    if kind == MAPPING and _is_columnar(x):
+        return len(x) if leading_is_rows(x[0]) else 1
+    if kind == MAPPING and is_columnar(x):
         return len(next(iter(x.values())))
     return 1
 
@@ -251,7 +251,7 @@ def _sample(x: Any, kind: int, max_rows: int, max_features: int):
         rows = (matrix if index is None else matrix[index])[:, :max_features]
         return rows.toarray().astype(np.float64, copy=False), int(x.shape[1]), None
     if kind == MAPPING:
-        if _is_columnar(x):
+        if is_columnar(x):
             frame = {k: np.asarray(v) for k, v in x.items()}
             names = list(frame)[:max_features]
             return [_as_column(take_rows(frame[k], max_rows)) for k in names], len(frame), [str(n) for n in names]
@@ -269,7 +269,7 @@ def _sample_sequence(x: Sequence[Any], max_rows: int, max_features: int):
     first = x[0]
     if isinstance(first, Mapping):
         return _sample_records(x, max_rows, max_features)
-    if _leading_is_rows(first):
+    if leading_is_rows(first):
         if input_kind(first) == TENSOR:
             return None
         sample = take_rows(x, max_rows)
