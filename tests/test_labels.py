@@ -110,3 +110,15 @@ def test_bad_arguments_name_the_problem():
         modeltel.prediction_ids(["a", "a"])
     with pytest.raises(ValueError, match="task"):
         modeltel.register(LogisticRegression(), task="ranking")
+
+
+def test_oversized_batches_keep_their_newest_rows_and_the_count_stays_exact(small_store):
+    reg = modeltel.register(LinearRegression().fit(X, X[:, 0]), name="labels-big")
+    reg.predict(X[:120])  # more rows than the store holds (50)
+    ids = modeltel.last_prediction_ids()
+    assert len(small_store) == 50
+    summary = modeltel.record_labels([ids[0], ids[-1]], [0.0, 0.0])
+    assert (summary.matched, summary.expired + summary.unknown) == (1, 1)
+    reg.predict(X[:30])
+    reg.predict(X[:30])  # evicts the big batch: the count must not go below what is held
+    assert len(small_store) == 30

@@ -122,6 +122,11 @@ class StoredBatch:
     offset: int = 0  # rows dropped from the front of an oversized batch
     resolved: tuple[np.ndarray, np.ndarray | None] | None = None
 
+    @property
+    def kept(self) -> int:
+        """Rows of this batch the store holds."""
+        return self.rows - self.offset
+
 
 class LabelStore:
     """Recent predictions, bounded by rows and age; thread-safe."""
@@ -150,11 +155,10 @@ class LabelStore:
             batch.ids = None if batch.ids is None else batch.ids[batch.offset :]
         with self._lock:
             self._batches[batch.number] = batch
-            self._rows += batch.rows
+            self._rows += batch.kept
             if batch.ids is not None:
                 for row, pid in enumerate(batch.ids):
                     self._by_id[pid] = (batch.number, row)
-            self._rows -= batch.offset
             self._evict(time.monotonic())
 
     def _evict(self, now: float) -> None:
@@ -163,8 +167,9 @@ class LabelStore:
             if self._rows <= self.max_entries and now - oldest.time <= self.max_age:
                 break
             del self._batches[number]
-            self._rows -= oldest.rows
-            self._oldest_retained = number + 1
+            self._rows -= oldest.kept
+            # Calls finish out of order, so batches are not filed in number order.
+            self._oldest_retained = max(self._oldest_retained, number + 1)
             if oldest.ids is not None:
                 for pid in oldest.ids:
                     if self._by_id.get(pid, (None,))[0] == number:
