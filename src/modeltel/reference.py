@@ -241,9 +241,11 @@ def table_columns(X: Any, feature_names: Sequence[str] | None = None) -> list[tu
     """
     module = type(X).__module__ or ""
     if module.startswith("pandas") and type(X).__name__ == "DataFrame":
-        columns = [(str(c), X[c].to_numpy()) for c in X.columns]
-        if any(getattr(X[c].dtype, "name", "") == "category" for c in X.columns):
-            columns = [(str(c), X[c].astype(object).to_numpy()) for c in X.columns]
+        # Categorical columns as plain objects: their categories, not pandas codes.
+        columns = [
+            (str(c), (X[c].astype(object) if getattr(X[c].dtype, "name", "") == "category" else X[c]).to_numpy())
+            for c in X.columns
+        ]
         return _named(columns, feature_names)
     if module.startswith("torch") and hasattr(X, "detach"):
         X = X.detach().cpu().numpy()
