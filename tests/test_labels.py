@@ -122,3 +122,15 @@ def test_oversized_batches_keep_their_newest_rows_and_the_count_stays_exact(smal
     reg.predict(X[:30])
     reg.predict(X[:30])  # evicts the big batch: the count must not go below what is held
     assert len(small_store) == 30
+
+
+def test_torch_logits_are_joined_by_argmax_without_probability_metrics():
+    torch = pytest.importorskip("torch")
+    net = modeltel.register(torch.nn.Linear(4, 3).eval(), name="labels-logits")
+    with torch.no_grad():
+        logits = net(torch.as_tensor(X[:40], dtype=torch.float32))
+    truth = logits.argmax(dim=1).numpy().copy()
+    truth[:10] = (truth[:10] + 1) % 3  # 10 of 40 wrong
+    modeltel.record_labels(modeltel.last_prediction_ids(), truth.tolist())
+    assert performance("labels-logits", "accuracy") == pytest.approx(0.75)
+    assert not metric_points("ml.performance", **{"ml.model.name": "labels-logits", "ml.performance.metric": "log_loss"})

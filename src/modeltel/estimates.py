@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from modeltel.inputs import take_rows
+from modeltel.outputs import PROBA_OPERATIONS
 
 
 class EstimateWindow:
@@ -98,7 +99,7 @@ def observations() -> Iterable[tuple[tuple[str, str | None], str, float]]:
 
 def probabilities(result: Any, operation: str, max_rows: int) -> np.ndarray | None:
     """The probability rows of a call's output (sampled), or None when it has none."""
-    if operation not in ("predict_proba", "predict_log_proba"):
+    if operation not in PROBA_OPERATIONS:
         return None
     values = np.asarray(result)
     if values.ndim != 2 or values.dtype.kind != "f":

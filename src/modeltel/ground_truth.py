@@ -22,6 +22,7 @@ from modeltel.estimates import estimate_window, probabilities
 from modeltel.estimates import observations as estimated
 from modeltel.labels import LabelStore, LabelSummary, PerformanceWindow, PredictionIds, StoredBatch
 from modeltel.models import Binding
+from modeltel.outputs import PROBA_OPERATIONS, looks_like_probabilities
 from modeltel.performance import classification_metrics, regression_metrics
 from modeltel.telemetry import default_telemetry
 
@@ -95,11 +96,15 @@ def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.n
         return None, None
     if values.ndim == 0 or values.shape[0] != rows:
         return None, None
-    probability_ops = ("predict_proba", "predict_log_proba", "forward", "call")
-    if values.ndim == 2 and values.shape[1] > 1 and values.dtype.kind == "f" and operation in probability_ops:
-        proba = np.exp(values) if operation == "predict_log_proba" else values
-        top = proba.argmax(axis=1)
-        labels = np.asarray(classes)[top] if classes is not None and len(classes) == proba.shape[1] else top
+    if values.ndim == 2 and values.shape[1] > 1 and values.dtype.kind == "f":
+        if operation in PROBA_OPERATIONS or looks_like_probabilities(values):
+            proba = np.exp(values) if operation == "predict_log_proba" else values
+        elif operation in ("forward", "call"):
+            proba = None  # scores or logits: the predicted class is still the argmax
+        else:
+            return values[:, 0], None
+        top = values.argmax(axis=1)
+        labels = np.asarray(classes)[top] if classes is not None and len(classes) == values.shape[1] else top
         return labels, proba
     return (values.reshape(rows, -1)[:, 0] if values.ndim > 1 else values), None
 

@@ -31,9 +31,9 @@ from modeltel.inputs import (
 # integer regression target cannot produce an oversized span.
 MAX_CLASSES = 64
 
-_PROBA_OPERATIONS = frozenset({"predict_proba", "predict_log_proba"})
+PROBA_OPERATIONS = frozenset({"predict_proba", "predict_log_proba"})
 # Operations whose 2-D float output may be probability rows (e.g. a softmax head).
-_MAYBE_PROBA_OPERATIONS = frozenset({"forward", "call", "predict", "run"})
+_MAYBEPROBA_OPERATIONS = frozenset({"forward", "call", "predict", "run"})
 
 
 def _to_array(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | None:
@@ -78,7 +78,7 @@ def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -
     return attrs
 
 
-def _looks_like_probabilities(a: np.ndarray) -> bool:
+def looks_like_probabilities(a: np.ndarray) -> bool:
     if a.ndim != 2 or a.shape[1] < 2 or a.dtype.kind != "f" or a.size == 0:
         return False
     if not (np.minimum.reduce(a, axis=None) >= 0.0 and np.maximum.reduce(a, axis=None) <= 1.0):
@@ -178,12 +178,12 @@ def _single_row_attributes(
     if a.ndim == 2 and is_float:
         if not all(v == v for v in row):
             return None  # NaN: leave it to the general path
-        if operation in _PROBA_OPERATIONS:
+        if operation in PROBA_OPERATIONS:
             probabilities = (
                 [math.exp(min(v, 700.0)) for v in row] if operation == "predict_log_proba" else row
             )
         elif (
-            operation in _MAYBE_PROBA_OPERATIONS
+            operation in _MAYBEPROBA_OPERATIONS
             and len(row) >= 2
             and all(0.0 <= v <= 1.0 for v in row)
             and abs(sum(row) - 1.0) <= 1e-3
@@ -250,9 +250,9 @@ def summarize_output(
 def _array_attributes(
     a: np.ndarray, operation: str, classes: Sequence[Any] | None, is_classifier: bool, max_columns: int
 ) -> dict[str, Any]:
-    if operation in _PROBA_OPERATIONS and a.ndim == 2 and a.dtype.kind == "f":
+    if operation in PROBA_OPERATIONS and a.ndim == 2 and a.dtype.kind == "f":
         return _proba_attributes(a, classes, log=operation == "predict_log_proba")
-    if operation in _MAYBE_PROBA_OPERATIONS and _looks_like_probabilities(a):
+    if operation in _MAYBEPROBA_OPERATIONS and looks_like_probabilities(a):
         return _proba_attributes(a, classes, log=False)
     flat = a.reshape(-1) if a.ndim == 2 and a.shape[1] == 1 else a
     if flat.ndim == 1:
