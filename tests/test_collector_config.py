@@ -45,10 +45,13 @@ def test_rule_unit_tests_pass(tests):
 
 
 def _prometheus_name(name: str, unit: str, counter: bool) -> str:
-    """The OTel -> Prometheus translation of ../shared/INFRA.md (exporter-prometheus 0.66)."""
+    """The collector's OTel -> Prometheus translation (prometheus/prometheusremotewrite exporters,
+    vmagent's Prometheus naming): unit-1 gauges get `_ratio`."""
     base = name.replace(".", "_")
     if unit == "s":
         base += "_seconds"
+    if unit == "1" and not counter:
+        base += "_ratio"
     return base + ("_total" if counter else "")
 
 
