@@ -134,9 +134,11 @@ def rotel_binary() -> str:
 
 
 class RotelCollector:
-    """A real rotel OTLP collector process forwarding every signal to ``backend_port``."""
+    """A real rotel OTLP collector process forwarding every signal to ``backend_port``, or
+    metrics to ``metrics_endpoint`` (OTLP/HTTP, e.g. vmagent's) when given."""
 
-    def __init__(self, backend_port: int, workdir: Path) -> None:
+    def __init__(self, backend_port: int, workdir: Path, metrics_endpoint: str | None = None) -> None:
+        self.metrics_endpoint = metrics_endpoint
         self.grpc_port = free_port()
         self.http_port = free_port()
         self.backend_port = backend_port
@@ -156,6 +158,11 @@ class RotelCollector:
             "--pid-file", str(self.workdir / f"rotel-{self.grpc_port}.pid"),
             "--log-file", str(self.log_file),
         ]
+        if self.metrics_endpoint:
+            cmd += [
+                "--otlp-exporter-metrics-endpoint", self.metrics_endpoint,
+                "--otlp-exporter-metrics-protocol", "http",
+            ]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_for_port(self.grpc_port)
         return self
