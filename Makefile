@@ -23,9 +23,9 @@ demo: install
 # vmagent (scripts/install-vmagent.sh) that carries the collector's metrics into Prometheus;
 # needs root. Not fatal: without them those tests are skipped and say so.
 system:
-	@command -v promtool >/dev/null 2>&1 || { \
-	  (apt-get update -qq && apt-get install -y -qq prometheus prometheus-alertmanager) >/dev/null 2>&1 \
-	  || echo "warning: could not install prometheus/prometheus-alertmanager; their tests will be skipped"; }
+	@{ command -v promtool && command -v chromium; } >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq prometheus prometheus-alertmanager chromium) >/dev/null 2>&1 \
+	  || echo "warning: could not install prometheus/prometheus-alertmanager/chromium; their tests will be skipped"; }
 	@command -v vmagent >/dev/null 2>&1 || bash scripts/install-vmagent.sh >/dev/null 2>&1 \
 	  || echo "warning: could not install vmagent; the end-to-end alerting test will be skipped"
 

@@ -9,12 +9,16 @@ from modeltel.api import instrument, register, uninstrument
 from modeltel.ground_truth import record_labels
 from modeltel.labels import LabelSummary, last_prediction_ids, prediction_ids
 from modeltel.reference import Reference, ReferenceError
+from modeltel.report import save_window, write_report
+from modeltel.window_snapshot import WindowError, WindowSnapshot
 from modeltel.wrappers import monitor, wrap
 
 __all__ = [
     "LabelSummary",
     "Reference",
     "ReferenceError",
+    "WindowError",
+    "WindowSnapshot",
     "__version__",
     "instrument",
     "last_prediction_ids",
@@ -22,6 +26,8 @@ __all__ = [
     "prediction_ids",
     "record_labels",
     "register",
+    "save_window",
     "uninstrument",
     "wrap",
+    "write_report",
 ]

@@ -232,6 +232,13 @@ class DriftMonitor:
     def window_rows(self) -> float:
         return self.inputs.snapshot().rows
 
+    def window_counts(self) -> tuple[Any, Any | None, np.ndarray]:
+        """The summed input window, the prediction window (None without a prediction
+        profile) and the input data quality counts since start: what a window snapshot
+        (modeltel.window_snapshot) is made of, read through this one accessor."""
+        outputs = self.outputs.snapshot() if self.outputs is not None else None
+        return self.inputs.snapshot(), outputs, self.inputs.quality.copy()
+
 
 def _scores(window: DriftWindow, snapshot: Any, methods: Sequence[str]) -> Iterator[tuple[str, str, float]]:
     layout = window.layout
