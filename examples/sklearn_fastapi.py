@@ -25,6 +25,7 @@ modeltel.instrument(service_name="fraud-api")  # the one line
 import numpy as np  # noqa: E402
 from fastapi import FastAPI, HTTPException  # noqa: E402
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # noqa: E402
+from opentelemetry.instrumentation.utils import suppress_instrumentation  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
@@ -46,16 +47,19 @@ def transactions(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return z * _SCALE + _OFFSET, fraud
 
 
-def train() -> Pipeline:
+def train(**options: object) -> Pipeline:
     """Fit the model and give it a training-time reference (drift, data quality, and the
-    calibration that label-free accuracy estimates use)."""
+    calibration that label-free accuracy estimates use); ``options`` go to ``register``
+    (thresholds, on_alert, ...)."""
     X, y = transactions(6000, seed=0)
     X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.3, random_state=0)
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X_train, y_train)
+    with suppress_instrumentation():  # scoring the validation set is not serving traffic
+        validation_proba = model.predict_proba(X_val)
     reference = modeltel.Reference.from_data(
-        X_val, feature_names=FEATURES, predictions=model.predict_proba(X_val), labels=y_val
+        X_val, feature_names=FEATURES, predictions=validation_proba, labels=y_val
     )
-    return modeltel.register(model, name="fraud", version="2026-11-01", feature_names=FEATURES, reference=reference)
+    return modeltel.register(model, name="fraud", version="2026-11-01", feature_names=FEATURES, reference=reference, **options)
 
 
 class PredictRequest(BaseModel):
@@ -67,8 +71,8 @@ class LabelsRequest(BaseModel):
     labels: list[int]
 
 
-def create_app(model: Pipeline | None = None) -> FastAPI:
-    model = model if model is not None else train()
+def create_app(model: Pipeline | None = None, **options: object) -> FastAPI:
+    model = model if model is not None else train(**options)
     app = FastAPI(title="fraud scoring")
 
     @app.post("/predict")
