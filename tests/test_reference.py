@@ -128,3 +128,15 @@ def test_missing_file_and_bad_data():
         Reference.from_data(np.ones((3, 2)), bins=1)
     with pytest.raises(ReferenceError, match="3 feature_names for 2 features"):
         Reference.from_data(np.ones((3, 2)), feature_names=["a", "b", "c"])
+
+
+def test_empty_and_infinite_numeric_columns_are_profiled_without_breaking_the_pca():
+    X = np.random.default_rng(3).normal(size=(200, 3))
+    X[:, 1] = np.nan
+    X[:5, 2] = np.inf
+    ref = Reference.from_data(X, feature_names=["a", "empty", "c"])
+    by_name = {f.name: f for f in ref.features}
+    assert by_name["empty"].missing_rate == 1.0
+    assert by_name["c"].missing_rate == pytest.approx(5 / 200) and np.isfinite(by_name["c"].max)
+    assert ref.pca is not None and ref.pca.features == ["a", "c"]
+    assert np.isfinite(ref.pca.reference_error)

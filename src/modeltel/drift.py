@@ -191,7 +191,7 @@ class DriftMonitor:
         # The projection costs rows x features x components: a smaller sample keeps wide
         # models cheap, and the window averages over many calls anyway.
         values = numeric[:PCA_ROWS, self._pca_columns]
-        values = np.where(np.isnan(values), self._pca_mean, values)  # impute as the reference did
+        values = np.where(np.isfinite(values), values, self._pca_mean)  # impute as the reference did
         return reconstruction_error((values - self._pca_mean) / self._pca_scale, self._pca_components)
 
     # --- collection time -----------------------------------------------------------------

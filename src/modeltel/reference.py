@@ -294,7 +294,8 @@ def numeric_column(values: np.ndarray) -> np.ndarray | None:
 
 def _numeric_profile(name: str, values: np.ndarray, bins: int) -> NumericProfile:
     count = int(values.shape[0])
-    present = values[~np.isnan(values)]
+    # +-inf is a data error, not part of the distribution: profiled like a missing value.
+    present = values[np.isfinite(values)]
     missing_rate = 1.0 - present.shape[0] / count
     if present.size == 0:
         return NumericProfile(name, [], [0.0], [math.nan], math.nan, math.nan, math.nan, math.nan, missing_rate, count)
@@ -420,12 +421,14 @@ def _calibration(predictions: Any, labels: Any, rows: int, bins: int = 20) -> di
 
 
 def _pca_profile(numeric: dict[str, np.ndarray], variance: float) -> PcaProfile | None:
-    if len(numeric) < 2:
+    # A column with no finite value carries no direction (and would make the SVD fail).
+    names = [n for n in numeric if np.isfinite(numeric[n]).any()]
+    if len(names) < 2:
         return None
-    names = list(numeric)
     data = np.column_stack([numeric[n] for n in names])
-    mean = np.nanmean(data, axis=0)
-    data = np.where(np.isnan(data), mean, data)  # impute with the reference mean
+    finite = np.isfinite(data)
+    mean = np.where(finite, data, 0.0).sum(axis=0) / finite.sum(axis=0)
+    data = np.where(finite, data, mean)  # impute NaN and +-inf with the reference mean
     scale = data.std(axis=0)
     scale[scale == 0] = 1.0
     z = (data - mean) / scale
