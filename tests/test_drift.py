@@ -102,6 +102,25 @@ def test_data_quality_issues_are_counted_and_never_raise(spans):
     assert first.attributes["ml.input.out_of_range.count"] == 1
 
 
+def test_absent_and_mismatched_features_count_once_per_row_also_in_sampled_batches():
+    train = pd.DataFrame({"amount": RNG.normal(100, 10, 1000), "country": RNG.choice(["NO", "SE"], 1000)})
+
+    @modeltel.monitor("dq-scale", reference=Reference.from_data(train))
+    def score(frame):
+        return np.zeros(len(frame))
+
+    rows = 4000  # above the row budget: counts come from a sample, scaled to the batch
+    score(pd.DataFrame({"amount": RNG.normal(100, 10, rows)}))  # country absent
+    score(pd.DataFrame({"country": ["NO"] * rows}))  # amount absent
+    score(pd.DataFrame({"amount": ["oops"] * rows, "country": ["SE"] * rows}, dtype=object))
+    q = lambda feature, kind: metric_points(  # noqa: E731
+        "ml.data_quality.issues", **{"ml.model.name": "dq-scale", "ml.feature.name": feature, "ml.data_quality.kind": kind}
+    )[-1].value
+    assert q("country", "missing") == pytest.approx(rows)  # once per row, not twice
+    assert q("amount", "missing") == pytest.approx(rows)
+    assert q("amount", "type_mismatch") == pytest.approx(rows)
+
+
 def test_window_is_bounded_by_rows():
     model = fitted("drift-window", drift_window=1000)
     for _ in range(30):

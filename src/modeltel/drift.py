@@ -170,8 +170,7 @@ class DriftMonitor:
         categorical = []
         for position in layout.categorical:
             values = _pick(layout.names[position], position, by_name, positional, use_names)
-            if values is None:
-                quality[position, MISSING] += sampled_rows
+            if values is None:  # counted as missing by the window, like any None
                 values = np.full(sampled_rows, None, dtype=object)
             categorical.append(np.asarray(values, dtype=object))
         return numeric, accounted, categorical

@@ -157,6 +157,8 @@ class DriftWindow:
         """
         layout = self.layout
         d, slots = len(layout.names), layout.slots
+        # The caller counted over the sampled rows, like everything below: scale to the batch.
+        quality = quality * weight
         counts = np.zeros(d * slots)
         sums = np.zeros(d * slots)
         out_of_range = 0
