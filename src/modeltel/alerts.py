@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 from opentelemetry._logs import SeverityNumber, get_logger
 
-from modeltel import semconv
+from modeltel import forksafe, semconv
 from modeltel._version import __version__
 from modeltel.performance import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
@@ -91,6 +92,7 @@ class AlertState:
     def __init__(self) -> None:
         self._firing: set[str] = set()
         self._lock = threading.Lock()
+        forksafe.register(self)
 
     def evaluate(
         self,
@@ -154,6 +156,7 @@ def _emit(alert: Alert, on_alert: Callable[[Alert], Any] | None, span: Any, coun
 _states: dict[tuple[str, str | None], AlertState] = {}
 _watches: dict[tuple[str, str | None], CallWatch] = {}
 _registry_lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_registry_lock")
 
 
 def alert_state(model: tuple[str, str | None]) -> AlertState:

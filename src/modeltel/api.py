@@ -5,20 +5,26 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from modeltel import state
+from modeltel import forksafe, state
 from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env
 from modeltel.models import attach, make_info
-from modeltel.providers import check_environment, install_providers, unconfigured_signals
+from modeltel.providers import (
+    check_environment,
+    install_providers,
+    unconfigured_signals,
+)
 from modeltel.reference import Reference, ReferenceError
 
 _logger = logging.getLogger("modeltel")
 _lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_lock")
 
 # Framework option name -> (module that must be importable, instrumentor factory).
 _FRAMEWORK_MODULES = {"sklearn": "sklearn", "torch": "torch"}

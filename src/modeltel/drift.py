@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from modeltel import drift_statistics as stats
+from modeltel import forksafe
 from modeltel.config import Settings
 from modeltel.drift_window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
 from modeltel.inputs import (
@@ -30,8 +32,13 @@ from modeltel.inputs import (
     sample_index,
     take_rows,
 )
-from modeltel.reference import NumericProfile, Reference, numeric_column, reconstruction_error, table_columns
-
+from modeltel.reference import (
+    NumericProfile,
+    Reference,
+    numeric_column,
+    reconstruction_error,
+    table_columns,
+)
 
 _logger = logging.getLogger("modeltel")
 
@@ -331,6 +338,7 @@ def _length(sample: Any) -> int:
 
 _monitors: dict[tuple[str, str | None], DriftMonitor] = {}
 _lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_lock")
 
 
 def monitor_for(name: str, version: str | None, reference: Reference, settings: Settings) -> DriftMonitor:

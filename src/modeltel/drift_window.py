@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from modeltel import forksafe
 from modeltel.reference import CategoricalProfile, NumericProfile, category_key
 
 BLOCKS = 10  # the window moves in steps of a tenth of its length
@@ -98,6 +99,7 @@ class DriftWindow:
         self._block_rows = 0.0  # rows in the closed blocks
         self._current = self._new_block()
         self._lock = threading.Lock()
+        forksafe.register(self)
         d = len(profiles)
         # Cumulative since start (counters): data quality (one extra last row for columns
         # the reference does not have) and the opt-in distribution.

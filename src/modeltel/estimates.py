@@ -11,6 +11,7 @@ drift): it tracks covariate shift, not a change in what the right answer is.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from modeltel import forksafe
 from modeltel.inputs import take_rows
 from modeltel.outputs import PROBA_OPERATIONS
 
@@ -30,6 +32,7 @@ class EstimateWindow:
         self._parts: deque[np.ndarray] = deque()  # [rows, expected correct, tp, fp, fn]
         self._rows = 0.0
         self._lock = threading.Lock()
+        forksafe.register(self)
 
     def add(self, proba: np.ndarray, calibration: dict[str, Any] | None = None) -> None:
         """Add the probability rows of one call (a bounded sample is fine), first mapped
@@ -81,6 +84,7 @@ def calibrate(proba: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarr
 
 _windows: dict[tuple[str, str | None], EstimateWindow] = {}
 _lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_lock")
 
 
 def estimate_window(model: tuple[str, str | None], size: int) -> EstimateWindow:

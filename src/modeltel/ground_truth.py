@@ -8,6 +8,7 @@ is computed from the windows when metrics are collected.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -16,11 +17,17 @@ from typing import Any
 import numpy as np
 from opentelemetry.trace import Link, SpanKind
 
-from modeltel import semconv, state
+from modeltel import forksafe, semconv, state
 from modeltel.alerts import alert_state
 from modeltel.estimates import estimate_window, probabilities
 from modeltel.estimates import observations as estimated
-from modeltel.labels import LabelStore, LabelSummary, PerformanceWindow, PredictionIds, StoredBatch
+from modeltel.labels import (
+    LabelStore,
+    LabelSummary,
+    PerformanceWindow,
+    PredictionIds,
+    StoredBatch,
+)
 from modeltel.models import Binding
 from modeltel.outputs import PROBA_OPERATIONS, looks_like_probabilities
 from modeltel.performance import classification_metrics, regression_metrics
@@ -31,6 +38,7 @@ MAX_LINKS = 128
 
 _store: LabelStore | None = None
 _store_lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_store_lock")
 _windows: dict[tuple[str, str | None], tuple[PerformanceWindow, str]] = {}
 # Thresholds and callback per model (from its binding's registration).
 _alerting: dict[tuple[str, str | None], tuple[dict[str, float], Any]] = {}

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from modeltel import forksafe
+
 # Distinguishes generated ids of different processes (replicas, workers).
 PREFIX = os.urandom(4).hex()
 
@@ -142,6 +144,7 @@ class LabelStore:
         self._oldest_retained = 0
         self._numbers = itertools.count()
         self._lock = threading.Lock()
+        forksafe.register(self)
 
     def next_batch(self) -> int:
         return next(self._numbers)
@@ -216,6 +219,7 @@ class PerformanceWindow:
         self._items: deque[tuple[Any, Any, np.ndarray | None]] = deque(maxlen=size)
         self.classes: np.ndarray | None = None
         self._lock = threading.Lock()
+        forksafe.register(self)
 
     def add(self, label: Any, predicted: Any, proba: np.ndarray | None, classes: np.ndarray | None) -> None:
         with self._lock:

@@ -4,14 +4,15 @@ derived from it (built once per model and operation, then reused on every call).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeltel import semconv, state
-from modeltel.config import Settings, _validated
+from modeltel import forksafe, semconv, state
 from modeltel.alerts import check_callback, check_thresholds
+from modeltel.config import Settings, _validated
 from modeltel.drift import DriftMonitor, monitor_for
 from modeltel.reference import Reference
 
@@ -112,6 +113,7 @@ def _load_reference(caller: str, reference: Any) -> Reference | None:
 
 _registry: dict[int, tuple[Any, ModelInfo]] = {}
 _registry_lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_registry_lock")
 
 
 def _forget(key: int) -> None:

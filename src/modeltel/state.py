@@ -6,12 +6,15 @@ Recording starts on (``monitor``/``wrap`` work without ``instrument()``), and
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
+from modeltel import forksafe
 from modeltel.config import Settings, settings_from_env
 
 _lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_lock")
 _settings: Settings | None = None
 # Bumped whenever settings change, so cached per-model bindings know to rebuild.
 generation = 0

@@ -8,6 +8,7 @@ so acquiring them at import time is safe even before ``instrument()`` configures
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from modeltel import semconv
+from modeltel import forksafe, semconv
 from modeltel._version import __version__
 
 _logger = logging.getLogger("modeltel")
@@ -43,6 +44,7 @@ class Telemetry:
         # integer add per call instead of an SDK measurement (~7 us) on the hot path.
         self._tallies: dict[tuple[Any, ...], Tally] = {}
         self._tallies_lock = threading.Lock()
+        forksafe.register(self, "_tallies_lock")
         self.rows = meter.create_observable_counter(
             semconv.ML_PREDICTION_ROWS,
             callbacks=[self._observe_rows],
@@ -203,12 +205,13 @@ _COLLECTED = (
 class Tally:
     """A monotonically increasing count, safe to add to from many threads."""
 
-    __slots__ = ("attributes", "value", "_lock")
+    __slots__ = ("attributes", "value", "_lock", "__weakref__")
 
     def __init__(self, attributes: dict[str, Any]) -> None:
         self.attributes = dict(attributes)
         self.value = 0
         self._lock = threading.Lock()
+        forksafe.register(self)
 
     def add(self, amount: int) -> None:
         with self._lock:
@@ -217,6 +220,7 @@ class Tally:
 
 _default: Telemetry | None = None
 _default_lock = threading.Lock()
+forksafe.register(sys.modules[__name__], "_default_lock")
 
 
 def default_telemetry() -> Telemetry:

@@ -60,7 +60,9 @@ class OtlpBackend:
         self.port = free_port()
         self.spans: list[Any] = []
         self.resources: list[dict[str, Any]] = []
+        self.span_resources: dict[bytes, dict[str, Any]] = {}  # span id -> its resource attributes
         self.metrics: list[Any] = []
+        self.metric_resources: list[tuple[dict[str, Any], Any]] = []  # (resource attributes, metric)
         self.logs: list[Any] = []
         self._lock = threading.Lock()
         backend = self
@@ -69,17 +71,21 @@ class OtlpBackend:
             def Export(self, request, context):  # noqa: N802 - gRPC method name
                 with backend._lock:
                     for rs in request.resource_spans:
-                        backend.resources.append(attributes(rs.resource.attributes))
+                        resource = attributes(rs.resource.attributes)
+                        backend.resources.append(resource)
                         for ss in rs.scope_spans:
                             backend.spans.extend(ss.spans)
+                            backend.span_resources.update((s.span_id, resource) for s in ss.spans)
                 return trace_service_pb2.ExportTraceServiceResponse()
 
         class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
             def Export(self, request, context):  # noqa: N802
                 with backend._lock:
                     for rm in request.resource_metrics:
+                        resource = attributes(rm.resource.attributes)
                         for sm in rm.scope_metrics:
                             backend.metrics.extend(sm.metrics)
+                            backend.metric_resources.extend((resource, m) for m in sm.metrics)
                 return metrics_service_pb2.ExportMetricsServiceResponse()
 
         class Logs(logs_service_pb2_grpc.LogsServiceServicer):

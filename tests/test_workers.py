@@ -1,0 +1,101 @@
+"""Pre-fork servers: gunicorn with several workers forked after ``instrument()`` (``--preload``).
+Every worker exports under its own identity, nothing deadlocks at fork, and SIGTERM drains
+what the workers still held."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modeltel.testing import OtlpBackend, RotelCollector, attributes, free_port, wait_for_port
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None,
+                       reason="gunicorn not installed (the test extra installs it)"),
+]
+
+# A WSGI model server: instrument() and the model load in the gunicorn master (--preload);
+# workers are forked from it.
+APP = textwrap.dedent(
+    """
+    import json, os, time
+    import numpy as np
+    import modeltel
+    modeltel.instrument(service_name="forked")
+    from sklearn.linear_model import LogisticRegression
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    model = modeltel.register(LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)), name="forked-model")
+
+    def app(environ, start_response):
+        rows = int(environ.get("QUERY_STRING", "rows=1").split("=")[1])
+        model.predict(X[:rows])
+        time.sleep(0.05)  # keep this worker busy so concurrent requests spread over workers
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"pid": os.getpid()}).encode()]
+    """
+)
+
+WORKERS, REQUESTS = 3, 60
+
+
+def test_preloaded_gunicorn_workers_each_export_and_drain_on_sigterm(tmp_path: Path):
+    (tmp_path / "forked_app.py").write_text(APP)
+    backend = OtlpBackend().start()
+    collector = RotelCollector(backend.port, tmp_path).start()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
+    # Long export intervals: what the workers hold at SIGTERM must be flushed by the shutdown.
+    env.update(OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, OTEL_BSP_SCHEDULE_DELAY="60000",
+               OTEL_METRIC_EXPORT_INTERVAL="60000", PYTHONPATH=str(tmp_path))
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    server = subprocess.Popen(
+        [gunicorn, "--preload", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+         "--graceful-timeout", "20", "--log-level", "warning", "forked_app:app"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        rows = [1 + i % 7 for i in range(REQUESTS)]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client, ThreadPoolExecutor(WORKERS * 2) as pool:
+            pids = list(pool.map(lambda n: client.get(f"/?rows={n}").raise_for_status().json()["pid"], rows))
+        served = Counter(pids)
+        assert len(served) >= 2, served  # the traffic really spread over forked workers
+        assert backend.spans == []  # nothing exported yet: the drain below must deliver it all
+
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=60)
+        assert server.returncode == 0, out
+
+        predictions = [s for s in backend.spans if s.name == "predict forked-model"]
+        assert len(predictions) == REQUESTS  # SIGTERM drained every worker's spans
+        # Each worker exported its own spans under its own service.instance.id (renewed at fork),
+        # so metric series of different workers do not collide.
+        by_instance = Counter(backend.span_resources[s.span_id]["service.instance.id"] for s in predictions)
+        assert sorted(by_instance.values()) == sorted(served.values())
+        instances = set(by_instance)
+
+        rows_by_instance: dict[str, int] = {}
+        for resource, metric in backend.metric_resources:
+            if metric.name == "ml.prediction.rows":
+                for point in metric.sum.data_points:
+                    if attributes(point.attributes)["ml.model.name"] == "forked-model":
+                        rows_by_instance[resource["service.instance.id"]] = point.as_int
+        assert sum(rows_by_instance.values()) == sum(rows)  # every worker's counters, flushed once
+        assert set(rows_by_instance) == instances
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        collector.stop()
+        backend.stop()
