@@ -56,8 +56,10 @@ def attributes(kvs: Any) -> dict[str, Any]:
 class OtlpBackend:
     """Records OTLP export requests received over gRPC."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[bytes, bytes] | None = None) -> None:
+        """``tls``: (private key, certificate chain) in PEM to serve OTLP over TLS."""
         self.port = free_port()
+        self.headers: list[dict[str, str]] = []  # request metadata of every trace export
         self.spans: list[Any] = []
         self.resources: list[dict[str, Any]] = []
         self.span_resources: dict[bytes, dict[str, Any]] = {}  # span id -> its resource attributes
@@ -70,6 +72,7 @@ class OtlpBackend:
         class Traces(trace_service_pb2_grpc.TraceServiceServicer):
             def Export(self, request, context):  # noqa: N802 - gRPC method name
                 with backend._lock:
+                    backend.headers.append(dict(context.invocation_metadata()))
                     for rs in request.resource_spans:
                         resource = attributes(rs.resource.attributes)
                         backend.resources.append(resource)
@@ -100,7 +103,10 @@ class OtlpBackend:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), self._server)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), self._server)
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), self._server)
-        self._server.add_insecure_port(f"127.0.0.1:{self.port}")
+        if tls is None:
+            self._server.add_insecure_port(f"127.0.0.1:{self.port}")
+        else:
+            self._server.add_secure_port(f"127.0.0.1:{self.port}", grpc.ssl_server_credentials([tls]))
 
     def start(self) -> OtlpBackend:
         self._server.start()
