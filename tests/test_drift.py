@@ -267,3 +267,17 @@ def test_columnar_dict_inputs_are_sampled_and_weighted():
     f({"x0": batch[:, 0], "x1": batch[:, 1].tolist(), "x2": batch[:, 2]})
     assert gauge("ml.drift.window.rows", **{"ml.model.name": "columnar"}) == 5000
     assert gauge("ml.drift.score", **{"ml.model.name": "columnar", "ml.feature.name": "x1", "ml.drift.method": "psi"}) < 0.1
+
+
+def test_absent_features_are_logged_once_with_how_many(caplog):
+    @modeltel.monitor("absent-log", reference=Reference.from_data(X_TRAIN))
+    def f(x):
+        return x
+
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="modeltel"):
+        for _ in range(3):
+            f(pd.DataFrame({"x0": [1.0, 2.0]}))  # x1 and x2 absent
+    logged = [r.getMessage() for r in caplog.records if "absent-log" in r.getMessage()]
+    assert len(logged) == 1 and "2 reference features absent" in logged[0], logged

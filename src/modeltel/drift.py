@@ -161,12 +161,13 @@ class DriftMonitor:
             self._warn_once("columns the reference does not have", unexpected)
         numeric = np.full((sampled_rows, len(layout.numeric)), np.nan)
         accounted = np.zeros(numeric.shape, dtype=bool)
+        absent = 0
         for k, position in enumerate(layout.numeric):
             values = _pick(layout.names[position], position, by_name, positional, use_names)
             if values is None:
                 quality[position, MISSING] += sampled_rows  # an absent feature is missing
                 accounted[:, k] = True
-                self._warn_once("reference features absent from the input", 1)
+                absent += 1
                 continue
             as_float = numeric_column(values)
             if as_float is None:
@@ -179,7 +180,10 @@ class DriftMonitor:
             values = _pick(layout.names[position], position, by_name, positional, use_names)
             if values is None:  # counted as missing by the window, like any None
                 values = np.full(sampled_rows, None, dtype=object)
+                absent += 1
             categorical.append(np.asarray(values, dtype=object))
+        if absent:
+            self._warn_once("reference features absent from the input", absent)
         return numeric, accounted, categorical
 
     def _warn_once(self, what: str, count: int) -> None:

@@ -56,9 +56,12 @@ def attributes(kvs: Any) -> dict[str, Any]:
 class OtlpBackend:
     """Records OTLP export requests received over gRPC."""
 
-    def __init__(self, tls: tuple[bytes, bytes] | None = None) -> None:
-        """``tls``: (private key, certificate chain) in PEM to serve OTLP over TLS."""
+    def __init__(self, tls: tuple[bytes, bytes] | None = None, keep: bool = True) -> None:
+        """``tls``: (private key, certificate chain) in PEM to serve OTLP over TLS. ``keep=False``
+        only counts spans (``span_count``), for long runs whose memory is being measured."""
         self.port = free_port()
+        self.keep = keep
+        self.span_count = 0
         self.headers: list[dict[str, str]] = []  # request metadata of every trace export
         self.spans: list[Any] = []
         self.resources: list[dict[str, Any]] = []
@@ -72,17 +75,23 @@ class OtlpBackend:
         class Traces(trace_service_pb2_grpc.TraceServiceServicer):
             def Export(self, request, context):  # noqa: N802 - gRPC method name
                 with backend._lock:
+                    if not backend.keep:
+                        backend.span_count += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+                        return trace_service_pb2.ExportTraceServiceResponse()
                     backend.headers.append(dict(context.invocation_metadata()))
                     for rs in request.resource_spans:
                         resource = attributes(rs.resource.attributes)
                         backend.resources.append(resource)
                         for ss in rs.scope_spans:
+                            backend.span_count += len(ss.spans)
                             backend.spans.extend(ss.spans)
                             backend.span_resources.update((s.span_id, resource) for s in ss.spans)
                 return trace_service_pb2.ExportTraceServiceResponse()
 
         class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
             def Export(self, request, context):  # noqa: N802
+                if not backend.keep:
+                    return metrics_service_pb2.ExportMetricsServiceResponse()
                 with backend._lock:
                     for rm in request.resource_metrics:
                         resource = attributes(rm.resource.attributes)
@@ -93,6 +102,8 @@ class OtlpBackend:
 
         class Logs(logs_service_pb2_grpc.LogsServiceServicer):
             def Export(self, request, context):  # noqa: N802
+                if not backend.keep:
+                    return logs_service_pb2.ExportLogsServiceResponse()
                 with backend._lock:
                     for rl in request.resource_logs:
                         for sl in rl.scope_logs:
