@@ -29,6 +29,12 @@ class Settings:
     summary_max_rows: int = 256
     # Feature budget: at most this many features are summarised on a span.
     summary_max_features: int = 64
+    # Privacy: calls with fewer rows get no input summary (one row's mean/min/max are its raw
+    # values). 1 summarises every call.
+    summary_min_rows: int = 1
+    # Privacy: features whose values never leave the process, in any signal: left out of span
+    # summaries, prediction logs and the opt-in distribution export.
+    features_deny: tuple[str, ...] = ()
     # Trace torch modules in training mode too (off: training loops would flood spans).
     torch_training: bool = False
     # Summarise tensors that live on an accelerator. Off by default: copying them to the
@@ -73,6 +79,8 @@ _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_SUMMARIES": "summaries",
     "MODELTEL_SUMMARY_MAX_ROWS": "summary_max_rows",
     "MODELTEL_SUMMARY_MAX_FEATURES": "summary_max_features",
+    "MODELTEL_SUMMARY_MIN_ROWS": "summary_min_rows",
+    "MODELTEL_FEATURES_DENY": "features_deny",
     "MODELTEL_TORCH_TRAINING": "torch_training",
     "MODELTEL_DEVICE_SUMMARIES": "device_summaries",
     "MODELTEL_DRIFT_WINDOW": "drift_window",

@@ -37,7 +37,7 @@ def should_log(settings: Settings) -> bool:
 
 
 def _allowed(name: str, settings: Settings) -> bool:
-    if name in settings.log_features_deny:
+    if name in settings.log_features_deny or name in settings.features_deny:
         return False
     return not settings.log_features_allow or name in settings.log_features_allow
 

@@ -17,7 +17,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from modeltel import semconv, state
-from modeltel.inputs import batch_size, summarize_input
+from modeltel.inputs import InputSummary, batch_size, summarize_input
 from modeltel.models import Binding
 from modeltel.outputs import summarize_output
 from modeltel.alerts import watch_for
@@ -89,7 +89,7 @@ def _input_attributes(x: Any, rows: int, bind: Binding, names: Any, attrs: dict[
     """Add the batch size and input summary to ``attrs``."""
     attrs[semconv.ML_BATCH_SIZE] = rows
     settings = bind.settings
-    if not settings.summaries:
+    if not settings.summaries or rows < settings.summary_min_rows:
         return
     summary = summarize_input(
         x,
@@ -103,11 +103,26 @@ def _input_attributes(x: Any, rows: int, bind: Binding, names: Any, attrs: dict[
     attrs[semconv.ML_INPUT_SUMMARY_ROWS] = summary.summary_rows
     attrs[semconv.ML_INPUT_FEATURE_COUNT] = summary.feature_count
     attrs[semconv.ML_INPUT_MISSING_COUNT] = summary.missing
+    if settings.features_deny:
+        summary = _without_denied(summary, settings.features_deny)
     if summary.names:
         attrs[semconv.ML_INPUT_FEATURE_NAMES] = summary.names
         attrs[semconv.ML_INPUT_FEATURE_MEAN] = summary.mean
         attrs[semconv.ML_INPUT_FEATURE_MIN] = summary.min
         attrs[semconv.ML_INPUT_FEATURE_MAX] = summary.max
+
+
+def _without_denied(summary: InputSummary, deny: tuple[str, ...]) -> InputSummary:
+    """The summary less the denied features (names and their aligned statistics)."""
+    keep = [i for i, name in enumerate(summary.names) if name not in deny]
+    if len(keep) == len(summary.names):
+        return summary
+    return summary._replace(
+        names=tuple(summary.names[i] for i in keep),
+        mean=tuple(summary.mean[i] for i in keep),
+        min=tuple(summary.min[i] for i in keep),
+        max=tuple(summary.max[i] for i in keep),
+    )
 
 
 class Call:

@@ -157,7 +157,10 @@ def _per_bin(value: Callable[[Any, int, int], float]) -> Iterable[Observation]:
         if not monitor.settings.export_distribution:
             continue
         layout = monitor.inputs.layout
+        deny = monitor.settings.features_deny
         for position in range(min(len(layout.names), monitor.settings.distribution_max_features)):
+            if layout.names[position] in deny:
+                continue  # per-bin counts describe the values themselves
             for b in range(len(layout.profiles[position].proportions)):
                 yield Observation(
                     value(monitor, position, b),

@@ -1,0 +1,75 @@
+"""What leaves the process: by default only summaries; `summary_min_rows` keeps a single row's
+values (its summary would equal them) off the span; `features_deny` keeps a feature's values
+out of every signal (span summaries, prediction logs, the distribution export)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import modeltel
+from modeltel import Reference, state
+from tests.conftest import LOG_EXPORTER, metric_points
+
+FRAME = pd.DataFrame({"age": [31.0, 47.0, 52.0, 64.0], "ssn": [123456789.0, 987654321.0, 555443333.0, 111223333.0]})
+
+
+def test_a_single_row_summary_is_its_raw_values_unless_min_rows_is_set(spans):
+    @modeltel.monitor("single-default")
+    def score(frame):
+        return np.zeros(len(frame))
+
+    score(FRAME.iloc[:1])
+    attrs = spans()[-1].attributes
+    assert list(attrs["ml.input.feature.mean"]) == FRAME.iloc[0].tolist()  # why the option exists
+
+    @modeltel.monitor("single-private", summary_min_rows=2)
+    def private(frame):
+        return np.zeros(len(frame))
+
+    private(FRAME.iloc[:1])
+    private(FRAME.iloc[:3])
+    one, three = (s.attributes for s in spans() if s.name == "call single-private")
+    assert one["ml.batch.size"] == 1
+    assert not {"ml.input.feature.mean", "ml.input.feature.min", "ml.input.feature.max",
+                "ml.input.feature.names", "ml.input.missing.count"} & set(one)
+    assert list(three["ml.input.feature.names"]) == ["age", "ssn"]
+
+
+def test_denied_features_leave_through_no_signal(spans):
+    LOG_EXPORTER.clear()
+    reference = Reference.from_data(FRAME.sample(200, replace=True, random_state=0))
+
+    @modeltel.monitor("denied", features_deny=["ssn"], prediction_log_rate=1.0, reference=reference,
+                      export_distribution=True)
+    def score(frame):
+        return np.zeros(len(frame))
+
+    score(FRAME)
+    attrs = spans()[-1].attributes
+    assert list(attrs["ml.input.feature.names"]) == ["age"]
+    assert list(attrs["ml.input.feature.mean"]) == [pytest.approx(FRAME.age.mean())]
+    assert len(attrs["ml.input.feature.min"]) == len(attrs["ml.input.feature.max"]) == 1
+    logs = [r for r in LOG_EXPORTER.get_finished_logs() if r.log_record.attributes.get("ml.model.name") == "denied"]
+    body = json.loads(logs[-1].log_record.body)
+    assert [set(row) for row in body["inputs"]] == [{"age"}] * 4
+    features = {p.attributes["ml.feature.name"] for p in metric_points("ml.input.distribution", **{"ml.model.name": "denied"})}
+    assert features == {"age"}
+    reference_features = {p.attributes["ml.feature.name"]
+                          for p in metric_points("ml.reference.distribution", **{"ml.model.name": "denied"})}
+    assert reference_features == {"age"}
+    # Drift is still watched on the denied feature: a score describes a shift, not values.
+    scores = {p.attributes["ml.feature.name"] for p in metric_points("ml.drift.score", **{"ml.model.name": "denied"})}
+    assert scores == {"age", "ssn"}
+
+
+def test_privacy_options_from_the_environment_are_validated():
+    settings = state.settings_from_env({"MODELTEL_FEATURES_DENY": "ssn, email", "MODELTEL_SUMMARY_MIN_ROWS": "5"})
+    assert settings.features_deny == ("ssn", "email") and settings.summary_min_rows == 5
+    with pytest.raises(ValueError, match="MODELTEL_SUMMARY_MIN_ROWS"):
+        state.settings_from_env({"MODELTEL_SUMMARY_MIN_ROWS": "none"})
+    with pytest.raises(TypeError, match="features_deny"):
+        modeltel.register(object(), features_deny="ssn")
