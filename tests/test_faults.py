@@ -129,3 +129,45 @@ def test_collector_that_accepts_but_never_answers_does_not_slow_predictions(tmp_
         app.proc.kill()
         app.proc.wait()
         silent.close()
+
+
+DROPS = textwrap.dedent(
+    """
+    import numpy as np
+    import modeltel
+    modeltel.instrument(service_name="dropping")
+    from sklearn.linear_model import LogisticRegression
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    clf = modeltel.register(LogisticRegression().fit(X, (X[:, 0] > 0).astype(int)), name="drop-model")
+    for i in range(300):
+        clf.predict(X[i % 90 : i % 90 + 5])
+    from opentelemetry import metrics
+    metrics.get_meter_provider().force_flush()
+    print("done")
+    """
+)
+
+
+def test_spans_dropped_while_the_trace_endpoint_is_down_are_counted(tmp_path: Path):
+    from modeltel.testing import attributes, free_port
+
+    backend = OtlpBackend().start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
+        env.update(
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nobody there
+            OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=f"http://127.0.0.1:{backend.port}",
+            OTEL_LOGS_EXPORTER="none", OTEL_BSP_MAX_QUEUE_SIZE="32", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="16",
+            OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED="true", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="1",
+        )
+        proc = subprocess.run([sys.executable, "-c", DROPS], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr
+        assert backend.wait_for(lambda b: any(m.name == "otel.sdk.processor.span.processed" for m in b.metrics))
+        dropped = [
+            p.as_int for m in backend.metrics if m.name == "otel.sdk.processor.span.processed"
+            for p in m.sum.data_points if attributes(p.attributes).get("error.type") == "queue_full"
+        ]
+        # 300 spans into a 32-span queue that cannot drain: most are dropped, and counted.
+        assert dropped and max(dropped) >= 200, dropped
+    finally:
+        backend.stop()

@@ -136,16 +136,6 @@ def install_providers(
     environ = os.environ if environ is None else environ
     resource = Resource.create({SERVICE_NAME: service_name} if service_name else {})
     installed: dict[str, Any] = {}
-    if "traces" in signals:
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        provider = TracerProvider(resource=resource)
-        exporter = _exporter("traces", environ, endpoint)
-        if exporter is not None:
-            provider.add_span_processor(BatchSpanProcessor(exporter))
-        trace.set_tracer_provider(provider)
-        installed["traces"] = provider
     if "metrics" in signals:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -155,6 +145,20 @@ def install_providers(
         provider = MeterProvider(resource=resource, metric_readers=readers)
         metrics.set_meter_provider(provider)
         installed["metrics"] = provider
+    # The SDK's processors count what they drop (otel.sdk.processor.*.processed with
+    # error.type=queue_full) when OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED=true, on the meter
+    # provider given here: hence metrics first.
+    meter_provider = metrics.get_meter_provider()
+    if "traces" in signals:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider = TracerProvider(resource=resource)
+        exporter = _exporter("traces", environ, endpoint)
+        if exporter is not None:
+            provider.add_span_processor(BatchSpanProcessor(exporter, meter_provider=meter_provider))
+        trace.set_tracer_provider(provider)
+        installed["traces"] = provider
     if "logs" in signals:
         from opentelemetry.sdk._logs import LoggerProvider
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -162,7 +166,7 @@ def install_providers(
         provider = LoggerProvider(resource=resource)
         exporter = _exporter("logs", environ, endpoint)
         if exporter is not None:
-            provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+            provider.add_log_record_processor(BatchLogRecordProcessor(exporter, meter_provider=meter_provider))
         set_logger_provider(provider)
         installed["logs"] = provider
     return installed
