@@ -39,6 +39,7 @@ APP = textwrap.dedent(
             lock.release()
     threading.Thread(target=hold, daemon=True).start()
     held.wait()
+    parent_ids = modeltel.last_prediction_ids()
     pid = os.fork()
     if pid == 0:
         signal.alarm(20)  # a deadlock ends the child with SIGALRM instead of hanging the test
@@ -46,7 +47,13 @@ APP = textwrap.dedent(
         ids = modeltel.last_prediction_ids()
         summary = modeltel.record_labels(ids, y[:50].tolist())
         reader.get_metrics_data()  # the drift and performance callbacks take their locks too
-        os._exit(0 if summary.matched == 50 else 3)
+        if summary.matched != 50:
+            os._exit(3)
+        # The child's ids are its own: nothing it hands out can equal an id of the parent's
+        # (or a sibling's), and the parent's predictions are not joined in the child.
+        if set(ids) & set(parent_ids) or ids[0][:8] == parent_ids[0][:8]:
+            os._exit(4)
+        os._exit(5 if modeltel.record_labels(parent_ids, y[:50].tolist()).matched else 0)
     _, status = os.waitpid(pid, 0)
     release.set()
     print("child", os.waitstatus_to_exitcode(status), flush=True)

@@ -42,7 +42,7 @@ APP = textwrap.dedent(
         model.predict(X[:rows])
         time.sleep(0.05)  # keep this worker busy so concurrent requests spread over workers
         start_response("200 OK", [("Content-Type", "application/json")])
-        return [json.dumps({"pid": os.getpid()}).encode()]
+        return [json.dumps({"pid": os.getpid(), "id": modeltel.last_prediction_ids()[0]}).encode()]
     """
 )
 
@@ -68,8 +68,9 @@ def test_preloaded_gunicorn_workers_each_export_and_drain_on_sigterm(tmp_path: P
         wait_for_port(port, timeout=60)
         rows = [1 + i % 7 for i in range(REQUESTS)]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client, ThreadPoolExecutor(WORKERS * 2) as pool:
-            pids = list(pool.map(lambda n: client.get(f"/?rows={n}").raise_for_status().json()["pid"], rows))
-        served = Counter(pids)
+            answers = list(pool.map(lambda n: client.get(f"/?rows={n}").raise_for_status().json(), rows))
+        served = Counter(a["pid"] for a in answers)
+        assert len({a["id"] for a in answers}) == REQUESTS  # workers never hand out the same id
         assert len(served) >= 2, served  # the traffic really spread over forked workers
         assert backend.spans == []  # nothing exported yet: the drain below must deliver it all
 

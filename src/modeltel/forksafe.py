@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 _owners: list[tuple[weakref.ref[Any], str]] = []
 _owners_lock = threading.Lock()
 _pruned_at = 64
+_callbacks: list[Callable[[], None]] = []
 
 
 def register(owner: Any, attribute: str = "_lock") -> None:
@@ -36,6 +38,14 @@ def register(owner: Any, attribute: str = "_lock") -> None:
             _pruned_at = max(64, 2 * len(_owners))
 
 
+def in_child(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run ``callback`` in every forked child, after the locks are renewed: for process
+    identity that must not be shared with the parent (prediction id prefixes). Usable as a
+    decorator."""
+    _callbacks.append(callback)
+    return callback
+
+
 def _renew_in_child() -> None:
     global _owners_lock
     _owners_lock = threading.Lock()
@@ -43,6 +53,8 @@ def _renew_in_child() -> None:
         owner = ref()
         if owner is not None:
             setattr(owner, attribute, threading.Lock())
+    for callback in _callbacks:
+        callback()
 
 
 if hasattr(os, "register_at_fork"):

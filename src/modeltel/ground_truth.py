@@ -44,6 +44,14 @@ _windows: dict[tuple[str, str | None], tuple[PerformanceWindow, str]] = {}
 _alerting: dict[tuple[str, str | None], tuple[dict[str, float], Any]] = {}
 
 
+@forksafe.in_child
+def _forget_parent_predictions() -> None:
+    """The parent's stored predictions are not the child's to join (their ids carry the
+    parent's prefix): drop the copy rather than hold its memory in every worker."""
+    global _store
+    _store = None
+
+
 def store() -> LabelStore:
     """The process-wide prediction store, sized from the current settings."""
     global _store

@@ -27,6 +27,14 @@ from modeltel import forksafe
 PREFIX = os.urandom(4).hex()
 
 
+@forksafe.in_child
+def _renew_prefix() -> None:
+    """A forked worker counts batches from where its parent was: without its own prefix it
+    would hand out the same ids as its siblings, and a label could join the wrong prediction."""
+    global PREFIX
+    PREFIX = os.urandom(4).hex()
+
+
 class PredictionIds:
     """The ids of one call's rows, made into strings lazily."""
 
