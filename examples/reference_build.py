@@ -3,7 +3,8 @@
 The reference (quantile bins per feature, category shares, prediction distribution, PCA for
 multivariate drift, a calibration map from validation labels) is what drift, data quality and
 label-free accuracy estimates are measured against. Same thing from a shell:
-``modeltel reference build validation.csv --predictions preds.csv -o fraud.json``.
+``modeltel reference build validation.csv --predictions score -o fraud.json`` (``score``: a
+column of the file holding the model's predictions).
 
 Run: python examples/reference_build.py [--out DIR]
 """

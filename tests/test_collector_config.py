@@ -131,3 +131,10 @@ def test_gateway_keeps_errors_and_slow_traces_and_agent_routes_by_trace_id():
     agent = yaml.safe_load((CONFIG / "otelcol" / "agent.yaml").read_text())
     assert agent["exporters"]["loadbalancing/traces"]["routing_key"] == "traceID"
     assert gateway["exporters"]["datadog"]["api"]["key"] == "${env:DD_API_KEY}"
+
+
+@pytest.mark.parametrize("name", ["gateway.yaml", "agent.yaml"])
+def test_otelcol_configs_carry_every_signal_modeltel_sends(name):
+    # Prediction logs and ml.alert records are OTLP logs: a tier without a logs pipeline refuses them.
+    pipelines = yaml.safe_load((CONFIG / "otelcol" / name).read_text())["service"]["pipelines"]
+    assert {p.split("/")[0] for p in pipelines} >= {"traces", "metrics", "logs"}

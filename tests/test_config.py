@@ -58,3 +58,31 @@ def test_instrument_rejects_bad_arguments():
         modeltel.instrument(endpoint="localhost:4317")
     with pytest.raises(TypeError, match="frameworks must be a list"):
         modeltel.instrument(frameworks="sklearn")
+
+
+def test_kill_switch_turns_every_wrapper_into_a_pass_through():
+    code = """
+import json
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(provider)
+import modeltel
+modeltel.instrument()
+score = modeltel.monitor("killed")(lambda x: x * 2)
+ranker = modeltel.wrap(lambda x: x + 1, name="killed-wrap")
+print(json.dumps({"results": [score(3), ranker(3)], "spans": len(spans.get_finished_spans()),
+                  "ids": modeltel.last_prediction_ids()}))
+"""
+    import json
+
+    from tests.helpers import run_python
+
+    proc = run_python(code, env={"MODELTEL_ENABLED": "false"})
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got == {"results": [6, 4], "spans": 0, "ids": []}

@@ -1,7 +1,8 @@
 """Process-wide modeltel state: the active settings and whether recording is on.
 
-Recording starts on (``monitor``/``wrap`` work without ``instrument()``), and
-``uninstrument()`` turns it off so every wrapper passes straight through.
+Recording starts on (``monitor``/``wrap`` work without ``instrument()``), unless
+``MODELTEL_ENABLED=false`` (the ops kill switch: then every wrapper passes straight through
+and ``instrument()`` does nothing); ``uninstrument()`` turns it off too.
 """
 
 from __future__ import annotations
@@ -11,14 +12,23 @@ import threading
 from typing import Any
 
 from modeltel import forksafe
-from modeltel.config import Settings, settings_from_env
+from modeltel.config import Settings, enabled_from_env, settings_from_env
 
 _lock = threading.Lock()
 forksafe.register(sys.modules[__name__], "_lock")
 _settings: Settings | None = None
 # Bumped whenever settings change, so cached per-model bindings know to rebuild.
 generation = 0
-recording = True
+
+
+def _enabled_at_start() -> bool:
+    try:
+        return enabled_from_env()
+    except ValueError:
+        return True  # a bad value is reported by instrument(), not at import
+
+
+recording = _enabled_at_start()
 
 
 def current_settings() -> Settings:
