@@ -46,9 +46,10 @@ APP = textwrap.dedent(
 
 
 class App:
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, **extra_env: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
         env.update(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_BSP_SCHEDULE_DELAY="100", OTEL_METRICS_EXPORTER="none")
+        env.update(extra_env)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", APP], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
@@ -171,3 +172,35 @@ def test_spans_dropped_while_the_trace_endpoint_is_down_are_counted(tmp_path: Pa
         assert dropped and max(dropped) >= 200, dropped
     finally:
         backend.stop()
+
+
+def test_an_otlp_endpoint_answering_errors_changes_no_prediction(tmp_path: Path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(self.path)
+            self.send_response(503 if len(seen) % 2 else 400)  # retryable, then not
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app = App(f"http://127.0.0.1:{server.server_address[1]}", OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+              OTEL_EXPORTER_OTLP_TIMEOUT="2")
+    try:
+        first = app.phase("first", 100)
+        time.sleep(0.5)  # exports have been refused by now
+        second = app.phase("second", 100)
+        assert first["checksum"] == second["checksum"] == pytest.approx(expected_checksum(100), rel=1e-12)
+        assert max(first["slowest"], second["slowest"]) < 1.0
+    finally:
+        app.close()
+        server.shutdown()
+    assert seen and set(seen) == {"/v1/traces"}  # the exporter really met the errors

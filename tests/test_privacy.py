@@ -73,3 +73,56 @@ def test_privacy_options_from_the_environment_are_validated():
         state.settings_from_env({"MODELTEL_SUMMARY_MIN_ROWS": "none"})
     with pytest.raises(TypeError, match="features_deny"):
         modeltel.register(object(), features_deny="ssn")
+
+
+METRIC_ATTRIBUTES = {
+    "ml.model.name", "ml.model.version", "ml.model.framework", "ml.operation", "error.type", "modeltel.site",
+    "ml.feature.name", "ml.drift.method", "ml.data_quality.kind", "ml.bin", "ml.performance.metric",
+    "ml.performance.source", "ml.labels.outcome", "ml.alert.name", "ml.alert.state",
+}
+
+
+def test_metric_attributes_are_bounded_and_carry_no_ids_or_values():
+    from tests.conftest import METRIC_READER
+
+    rng = np.random.default_rng(5)
+    wide = pd.DataFrame(rng.normal(size=(300, 120)), columns=[f"user-col-{i}" for i in range(120)])
+    reference = Reference.from_data(wide)
+
+    @modeltel.monitor("bounded", reference=reference, export_distribution=True, thresholds={"psi": 0.2})
+    def score(frame):
+        if len(frame) == 7:
+            raise KeyError("boom")
+        return (frame.iloc[:, 0] > 0).astype(int).to_numpy()
+
+    ids: list[str] = []
+    for i in range(300):
+        batch = wide.iloc[i % 250 : i % 250 + 1 + i % 9] * (1 + i / 100)
+        with modeltel.prediction_ids([f"customer-{i}-{j}" for j in range(len(batch))]):
+            try:
+                score(batch)
+            except KeyError:
+                pass
+        ids += modeltel.last_prediction_ids()
+    modeltel.record_labels(ids[:50] + ["never-seen"], [0] * 51, model="bounded")
+
+    data = METRIC_READER.get_metrics_data()
+    attribute_sets: dict[str, set] = {}
+    values = set()
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for point in metric.data.data_points:
+                    attrs = dict(point.attributes)
+                    if attrs.get("ml.model.name") not in (None, "bounded"):
+                        continue
+                    assert set(attrs) <= METRIC_ATTRIBUTES, (metric.name, attrs)
+                    attribute_sets.setdefault(metric.name, set()).add(tuple(sorted(attrs.items())))
+                    values |= {str(v) for v in attrs.values()}
+    assert not values & set(ids) and not any(v.startswith("customer-") for v in values)
+    assert not any(v.replace(".", "", 1).lstrip("-").isdigit() and "." in v for v in values)  # no raw numbers
+    # One series per operation and outcome, whatever the traffic: 300 calls, 9 batch shapes.
+    assert len(attribute_sets["ml.prediction.duration"]) == 2  # ok, error.type=KeyError
+    # Per-feature metrics: one series per reference feature (x bins, capped) and no more.
+    assert len(attribute_sets["ml.drift.score"]) == 120
+    assert len({dict(a)["ml.feature.name"] for a in attribute_sets["ml.input.distribution"]}) == 50  # capped
