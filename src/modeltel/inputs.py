@@ -214,6 +214,49 @@ def _sample_records(records: Sequence[Mapping[Any, Any]], max_rows: int, max_fea
     return columns, len(names_all), [str(n) for n in names]
 
 
+# numpy kind of each torch dtype the single-row shortcuts read with Tensor.tolist(); named,
+# not imported (torch is optional). Other dtypes take the numpy route.
+_TENSOR_KINDS = {
+    "torch.float64": "f", "torch.float32": "f", "torch.float16": "f", "torch.bfloat16": "f",
+    "torch.int64": "i", "torch.int32": "i", "torch.int16": "i", "torch.int8": "i",
+    "torch.uint8": "u", "torch.bool": "b",
+}
+_tensor_kinds: dict[Any, str] = {}
+
+
+def tensor_kind(dtype: Any) -> str:
+    """The numpy kind ("f", "i", "u", "b") of a torch dtype, "" for any other dtype."""
+    kind = _tensor_kinds.get(dtype)
+    if kind is None:
+        kind = _TENSOR_KINDS.get(str(dtype), "")
+        if len(_tensor_kinds) < 64:
+            _tensor_kinds[dtype] = kind
+    return kind
+
+
+def single_row_tensor(t: Any, vector_is_row: bool) -> tuple[list[Any], int, str] | None:
+    """(values, ndim, kind) of a CPU tensor holding one row, read with one ``tolist()``;
+    None for anything else. One row: at most 2-D with one leading row, or any 1-D tensor
+    when ``vector_is_row`` (an input's features; an output's 1-D is one value per row).
+
+    One torch call instead of the numpy bridge plus reshape and tolist: right after a
+    model call each of those runs cold. The values equal the numpy route's (float16 and
+    bfloat16 widen exactly either way).
+    """
+    ndim = t.dim()
+    if ndim > 2 or not t.is_cpu:
+        return None
+    if (ndim == 2 or (ndim == 1 and not vector_is_row)) and t.shape[0] != 1:
+        return None
+    kind = tensor_kind(t.dtype)
+    if not kind:
+        return None
+    values = t.tolist()
+    if ndim == 0:
+        return [values], 1, kind
+    return (values[0] if ndim == 2 else values), ndim, kind
+
+
 def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
     """A CPU tensor as a zero-copy numpy view (sampling then happens in numpy, which costs
     far fewer calls than doing it in torch); a tensor on an accelerator is row-sampled
@@ -407,6 +450,10 @@ def summarize_input(
     >>> s.mean, s.missing
     ((2.0, 2.0), 1)
     """
+    if input_kind(x) == TENSOR:
+        row = single_row_tensor(x, True)
+        if row is not None:
+            return _row_summary(row[0], row[2] == "f", max_features, feature_names)
     host = on_host(x, max_rows, device_summaries)
     if host is None:
         return None
@@ -446,10 +493,15 @@ def _single_row_summary(
 ) -> InputSummary:
     """One row of numbers (online serving's common case): the summary is the row itself,
     built with one conversion instead of the sampling and reduction passes."""
-    values = x.reshape(-1).tolist()
+    return _row_summary(x.reshape(-1).tolist(), x.dtype.kind == "f", max_features, feature_names)
+
+
+def _row_summary(
+    values: list[Any], is_float: bool, max_features: int, feature_names: Sequence[str] | None
+) -> InputSummary:
     feature_count = len(values)
     kept = values if feature_count <= max_features else values[:max_features]
-    row = tuple(kept) if x.dtype.kind == "f" else tuple(map(float, kept))
+    row = tuple(kept) if is_float else tuple(map(float, kept))
     if feature_names is None:
         names = _default_names(min(feature_count, max_features))
     else:
