@@ -359,7 +359,7 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
     # in the same copy: a float64 sum of float32 values costs 3x a plain one, and up to
     # numpy's buffer size (8192 elements a row) the cast-while-reducing sum adds in exactly
     # the same order, so the means are bit for bit what they were.
-    if a.dtype.itemsize < 8 and a.shape[0] <= _CAST_IN_REDUCE_ROWS:
+    if a.dtype.kind == "f" and a.dtype.itemsize < 8 and a.shape[0] <= _CAST_IN_REDUCE_ROWS:
         t = np.array(a.T, dtype=np.float64, order="C")
     else:
         t = np.ascontiguousarray(a.T)
