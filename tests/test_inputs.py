@@ -144,3 +144,115 @@ def test_summary_bounds_hold_for_any_numeric_array(x):
         if not math.isnan(mean):
             assert lo <= mean * (1 + 1e-9) + 1e-300 or math.isclose(lo, mean, rel_tol=1e-6)
             assert mean <= hi * (1 + 1e-9) + 1e-300 or math.isclose(hi, mean, rel_tol=1e-6)
+
+
+def _numeric_stats_before_fast_paths(a):
+    """numeric_stats as it was before its fast paths: the oracle they must match exactly."""
+    if a.shape[0] == 1:
+        values = a[0].tolist()
+        return values, values, values, sum(1 for v in values if v != v)
+    t = np.ascontiguousarray(a.T)
+    rows = t.shape[1]
+    totals = np.add.reduce(t, axis=1, dtype=np.float64).tolist()
+    if all(v == v for v in totals):
+        means = [v / rows for v in totals]
+        if any(math.isinf(v) for v in means):
+            means = np.add.reduce(t / rows, axis=1, dtype=np.float64).tolist()
+        return means, np.minimum.reduce(t, axis=1).tolist(), np.maximum.reduce(t, axis=1).tolist(), 0
+    t = t.astype(np.float64, copy=False)
+    missing_mask = np.isnan(t)
+    missing = int(np.count_nonzero(missing_mask))
+    present = rows - missing_mask.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (np.where(missing_mask, 0.0, t) / present[:, None]).sum(axis=1)
+    lo = np.where(missing_mask, np.inf, t).min(axis=1)
+    hi = np.where(missing_mask, -np.inf, t).max(axis=1)
+    empty = present == 0
+    lo[empty] = np.nan
+    hi[empty] = np.nan
+    mean[empty] = np.nan
+    return mean.tolist(), lo.tolist(), hi.tolist(), missing
+
+
+def _same_floats(a, b):
+    return len(a) == len(b) and all(x == y or (x != x and y != y) for x, y in zip(a, b))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.float32, np.float16]),
+        shape=hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=300),
+        elements={"allow_nan": True, "allow_infinity": True},
+    )
+)
+def test_numeric_stats_fast_paths_match_the_plain_reductions_bit_for_bit(a):
+    from modeltel.inputs import numeric_stats
+
+    with np.errstate(all="ignore"):
+        got, want = numeric_stats(a), _numeric_stats_before_fast_paths(a)
+    for g, w in zip(got[:3], want[:3]):
+        assert _same_floats(g, w)
+    assert got[3] == want[3]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_numeric_stats_widening_copy_matches_for_large_random_samples(dtype):
+    from modeltel.inputs import numeric_stats
+
+    rng = np.random.default_rng(7)
+    for rows in (2, 255, 256, 4097, 8192, 8193, 12000):
+        a = (rng.normal(size=(rows, 5)) * 1e3).astype(dtype)
+        got, want = numeric_stats(a), _numeric_stats_before_fast_paths(a)
+        for g, w in zip(got[:3], want[:3]):
+            assert _same_floats(g, w)
+
+
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.int32, np.bool_]),
+        shape=st.tuples(st.integers(1, 600), st.integers(1, 4), st.integers(1, 3)).map(
+            lambda s: s[: 1 + s[2] % 3]
+        ),
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_take_rows_samples_the_same_rows_as_indexing(x):
+    from modeltel.inputs import sample_index, take_rows
+
+    index = sample_index(len(x), 16)
+    want = x if index is None else x[index]
+    got = take_rows(x, 16)
+    assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=x.dtype.kind == "f")
+
+
+def _general_path_summary(x, max_features, feature_names):
+    """summarize_input without its single-row shortcut (sample, then reduce)."""
+    from modeltel.inputs import InputSummary, _resolve_names, _sample, numeric_stats
+
+    table, feature_count, own = _sample(x, 0, 256, max_features)
+    names = _resolve_names(own, feature_names, feature_count, max_features)
+    mean, lo, hi, missing = numeric_stats(table) if table.size else ([], [], [], 0)
+    return InputSummary(int(table.shape[0]), feature_count, tuple(names), tuple(mean), tuple(lo), tuple(hi), missing)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.uint8, np.bool_]),
+        shape=st.sampled_from([(1, 1), (1, 5), (1, 20), (1, 70), (7,), (1,), ()]),
+        elements={"allow_nan": True, "allow_infinity": True},
+    ),
+    st.sampled_from([None, "matching", "other"]),
+    st.sampled_from([3, 64]),
+)
+def test_single_row_fast_path_agrees_with_the_general_path(x, names, max_features):
+    from modeltel.inputs import summarize_input
+
+    count = x.reshape(-1).shape[0]
+    feature_names = {None: None, "matching": tuple(f"f{i}" for i in range(count)), "other": ("a", "b")}[names]
+    fast = summarize_input(x, max_rows=256, max_features=max_features, feature_names=feature_names)
+    general = _general_path_summary(x.reshape(1, -1), max_features, feature_names)
+    assert fast[:3] == general[:3] and fast.missing == general.missing
+    for f, g in zip(fast[3:6], general[3:6]):
+        assert _same_floats(f, g)

@@ -107,3 +107,67 @@ def test_index_range_classes_and_unexpected_labels():
     assert dict(zip(b["ml.output.class.labels"], b["ml.output.class.counts"])) == {"5": 2, "0": 1}
     c = out(np.array([-1, 1]), classes=np.array([0, 1]), is_classifier=True)
     assert dict(zip(c["ml.output.class.labels"], c["ml.output.class.counts"])) == {"-1": 1, "1": 1}
+
+
+def _same_attributes(a, b):
+    assert list(a) == list(b)
+    for key in a:
+        assert type(a[key]) is type(b[key]) and repr(a[key]) == repr(b[key]), key  # repr: NaN
+
+
+_ELEMENTS = st.one_of(st.floats(-1e4, 1e4), st.sampled_from([float("nan"), float("inf"), -float("inf"), 0.5, 1.0]))
+_TENSOR_DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
+                  torch.uint8, torch.bool]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=hnp.arrays(
+        dtype=np.float64,
+        shape=st.sampled_from([(), (1,), (3,), (1, 1), (1, 2), (1, 3), (2, 2), (1, 70), (1, 2, 2)]),
+        elements=_ELEMENTS,
+    ),
+    dtype=st.sampled_from(_TENSOR_DTYPES),
+    probabilities=st.booleans(),
+    operation=st.sampled_from(["predict", "predict_proba", "predict_log_proba", "forward", "transform", "call"]),
+    use_classes=st.booleans(),
+    is_classifier=st.booleans(),
+    grad=st.booleans(),
+)
+def test_single_row_tensor_outputs_read_directly_match_the_numpy_route(
+    values, dtype, probabilities, operation, use_classes, is_classifier, grad
+):
+    from modeltel.inputs import tensor_sample
+
+    if probabilities and values.ndim == 2 and np.isfinite(values).all() and (np.abs(values).sum(axis=1) > 0).all():
+        values = np.abs(values) / np.abs(values).sum(axis=1, keepdims=True)
+    t = torch.from_numpy(values).to(dtype)
+    if grad and dtype.is_floating_point:
+        t.requires_grad_()
+    width = values.shape[-1] if values.ndim == 2 else 1
+    classes = np.array([f"c{i}" for i in range(width)]) if use_classes else None
+    direct = out(t, operation, classes, is_classifier)
+    via_numpy = out(tensor_sample(t, 256, False), operation, classes, is_classifier)  # the route before
+    _same_attributes(direct, via_numpy)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=hnp.arrays(
+        dtype=np.float64,
+        shape=st.sampled_from([(), (1,), (20,), (1, 1), (1, 20), (2, 3), (1, 70), (1, 2, 2)]),
+        elements=_ELEMENTS,
+    ),
+    dtype=st.sampled_from(_TENSOR_DTYPES),
+    names=st.booleans(),
+)
+def test_single_row_tensor_inputs_read_directly_match_the_numpy_route(values, dtype, names):
+    from modeltel.inputs import summarize_input, tensor_sample
+
+    t = torch.from_numpy(values).to(dtype)
+    count = values.shape[-1] if values.ndim else 1
+    feature_names = tuple(f"f{i}" for i in range(count)) if names else None
+    kw = {"max_rows": 256, "max_features": 64, "feature_names": feature_names}
+    direct = summarize_input(t, **kw)
+    via_numpy = summarize_input(tensor_sample(t, 256, False), **kw)  # the route before
+    assert repr(direct) == repr(via_numpy)

@@ -74,18 +74,22 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), bind.settings.task))
     if bind.thresholds and key not in _alerting:
         _alerting.setdefault(key, (bind.thresholds, bind.on_alert))
-    proba = probabilities(result, bind.operation, bind.settings.summary_max_rows)
-    if proba is not None:
-        calibration = bind.drift.reference.calibration if bind.drift is not None else None
-        estimate_window(key, bind.settings.performance_window).add(proba, calibration)
+    if bind.operation in PROBA_OPERATIONS:
+        proba = probabilities(result, bind.operation, bind.settings.summary_max_rows)
+        if proba is not None:
+            calibration = bind.drift.reference.calibration if bind.drift is not None else None
+            estimate_window(key, bind.settings.performance_window).add(proba, calibration)
     if isinstance(result, np.ndarray):
         result = result.copy()
-    elif hasattr(result, "detach"):
+    elif hasattr(result, "detach") and getattr(result, "requires_grad", True):
+        # Only a tensor in an autograd graph needs detaching here (so the store does not
+        # keep the graph alive); detach() shares the data anyway, and costs a dispatch.
         result = result.detach()
-    store().add(
+    (_store or store()).add(
         StoredBatch(
             ids.batch, key, time.monotonic(), span_context, result, bind.operation,
-            None if classes is None else np.asarray(classes), ids.supplied, ids.rows,
+            classes if classes is None or type(classes) is np.ndarray else np.asarray(classes),
+            ids.supplied, ids.rows,
         )
     )
 
@@ -107,7 +111,8 @@ def _resolve(batch: StoredBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
 def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per-row predicted values and, for probability outputs, the probability rows."""
     try:
-        values = np.asarray(result.cpu().numpy() if hasattr(result, "cpu") and hasattr(result, "detach") else result)
+        is_tensor = hasattr(result, "cpu") and hasattr(result, "detach")
+        values = np.asarray(result.detach().cpu().numpy() if is_tensor else result)
     except (TypeError, ValueError, RuntimeError):
         return None, None
     if values.ndim == 0 or values.shape[0] != rows:

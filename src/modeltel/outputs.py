@@ -23,6 +23,7 @@ from modeltel.inputs import (
     TENSOR,
     input_kind,
     numeric_stats,
+    single_row_tensor,
     take_rows,
     tensor_sample,
 )
@@ -171,11 +172,19 @@ def _single_row_attributes(
     None for anything it does not handle; tests check it agrees with the general path."""
     if a.ndim > 2 or a.dtype.kind not in "fiub":
         return None
-    row = a.reshape(-1).tolist()
+    return _row_attributes(a.reshape(-1).tolist(), a.ndim, a.dtype.kind, a, operation, classes, is_classifier, max_columns)
+
+
+def _row_attributes(
+    row: list[Any], ndim: int, kind: str, a: np.ndarray | None,
+    operation: str, classes: Sequence[Any] | None, is_classifier: bool, max_columns: int,
+) -> dict[str, Any] | None:
+    """``_single_row_attributes`` on the row's values, its ndim (1 or 2) and numpy kind;
+    ``a`` is the array they came from, None for a tensor read directly."""
     if not row:
         return None
-    is_float = a.dtype.kind == "f"
-    if a.ndim == 2 and is_float:
+    is_float = kind == "f"
+    if ndim == 2 and is_float:
         if not all(v == v for v in row):
             return None  # NaN: leave it to the general path
         if operation in PROBA_OPERATIONS:
@@ -203,11 +212,19 @@ def _single_row_attributes(
             }
     if len(row) == 1:
         value = row[0]
-        if a.dtype.kind == "b" or not is_float or (is_classifier and operation == "predict"):
-            return {semconv.ML_OUTPUT_CLASS_LABELS: (str(a.reshape(-1)[0]),), semconv.ML_OUTPUT_CLASS_COUNTS: (1,)}
+        if not is_float or (is_classifier and operation == "predict"):
+            # Integers and booleans print the same as Python values as numpy scalars;
+            # floats print by their own precision, so only the numpy scalar will do.
+            if not is_float:
+                label = str(value)
+            elif a is not None:
+                label = str(a.reshape(-1)[0])
+            else:
+                return None
+            return {semconv.ML_OUTPUT_CLASS_LABELS: (label,), semconv.ML_OUTPUT_CLASS_COUNTS: (1,)}
         value = float(value)
         return {semconv.ML_OUTPUT_MEAN: value, semconv.ML_OUTPUT_MIN: value, semconv.ML_OUTPUT_MAX: value}
-    if a.ndim == 1 or a.dtype.kind == "b":
+    if ndim == 1 or kind == "b":
         return None  # leave these to the general path
     values = tuple(float(v) for v in row[:max_columns])
     return {semconv.ML_OUTPUT_MEAN: values, semconv.ML_OUTPUT_MIN: values, semconv.ML_OUTPUT_MAX: values}
@@ -232,6 +249,12 @@ def summarize_output(
     ...                  is_classifier=True, max_rows=256, max_columns=64)
     {'ml.output.class.labels': ('1', '0'), 'ml.output.class.counts': (2, 1)}
     """
+    if input_kind(y) == TENSOR:
+        row = single_row_tensor(y, False)
+        if row is not None:
+            attrs = _row_attributes(row[0], row[1], row[2], None, operation, classes, is_classifier, max_columns)
+            if attrs is not None:
+                return attrs
     a = _to_array(y, max_rows, device_summaries)
     if a is None or a.dtype.kind == "c":
         return {}

@@ -25,13 +25,20 @@ except ImportError:  # pragma: no cover - the SDK is a dependency
     _SDK_SPAN_TYPES = frozenset()
 
 
+def _has_private_layout() -> bool:
+    # Checked once: every BoundedAttributes of this SDK version has the same layout.
+    probe = BoundedAttributes(immutable=False)
+    return isinstance(getattr(probe, "_dict", None), dict) and hasattr(probe, "_lock")
+
+
+_LAYOUT_OK = _has_private_layout()
+
+
 def _fast_target(span: Any, count: int) -> BoundedAttributes | None:
-    if type(span) not in _SDK_SPAN_TYPES:
+    if not _LAYOUT_OK or type(span) not in _SDK_SPAN_TYPES:
         return None
     bounded = getattr(span, "_attributes", None)
     if type(bounded) is not BoundedAttributes or bounded.max_value_len is not None:
-        return None
-    if not hasattr(bounded, "_dict") or not hasattr(bounded, "_lock"):
         return None
     if bounded.maxlen is not None and len(bounded._dict) + count > bounded.maxlen:
         return None
