@@ -18,8 +18,9 @@ def test_overhead_benchmark_prints_a_ratio_per_case():
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
     assert len(rows) == 4
     for line in rows:
-        ratio = line.split()[6]
-        assert float(ratio) > 0
+        fields = line.split()
+        ratio = float(fields[fields.index("<=") - 1])  # one round of 4 calls: any sign, but a number
+        assert ratio == ratio and abs(ratio) < 1e6
 
 
 def test_drift_benchmark_prints_a_row_per_case():
