@@ -281,3 +281,37 @@ def test_absent_features_are_logged_once_with_how_many(caplog):
             f(pd.DataFrame({"x0": [1.0, 2.0]}))  # x1 and x2 absent
     logged = [r.getMessage() for r in caplog.records if "absent-log" in r.getMessage()]
     assert len(logged) == 1 and "2 reference features absent" in logged[0], logged
+
+
+def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
+    from modeltel.drift_window import DriftWindow
+
+    frame = pd.DataFrame({"a": RNG.normal(size=2000), "b": RNG.exponential(size=2000),
+                          "c": RNG.choice(["x", "y", "z"], 2000)})
+    profiles = Reference.from_data(frame, categorical=["c"]).features
+    numeric = RNG.normal(size=(700, 2)) * 3
+    numeric[::7, 0] = np.nan
+    numeric[::11, 1] = np.inf
+    accounted = np.zeros(numeric.shape, dtype=bool)
+    accounted[::14, 0] = True  # NaN because of an issue the caller already counted
+    categories = RNG.choice(np.array(["x", "y", "w", None], dtype=object), 700)
+    weights = RNG.integers(1, 5, 700).astype(float)  # each call: one sampled row of a bigger batch
+
+    one_by_one = DriftWindow(profiles, window_rows=10**9)
+    out_of_range = sum(
+        one_by_one.add(numeric[i : i + 1], [categories[i : i + 1]], int(weights[i]), weights[i], None, accounted[i : i + 1])
+        for i in range(700)
+    )
+    at_once = DriftWindow(profiles, window_rows=10**9)
+    at_once._bin(at_once._current, numeric, [categories], weights, accounted)  # the bulk path itself
+    a, b = one_by_one.snapshot(), at_once.snapshot()
+    assert np.array_equal(a.counts, b.counts)
+    assert np.allclose(a.sums, b.sums)
+    assert np.array_equal(one_by_one.quality, at_once.quality)
+    assert a.rows == weights.sum()
+    # Out-of-range values are still counted per call, for the call's span.
+    low, high = profiles[0].edges[0], profiles[0].edges[-1]
+    col = numeric[:, 0]
+    expected = np.count_nonzero((col < low) | (col > high)) + np.count_nonzero(
+        (numeric[:, 1] < profiles[1].edges[0]) | (numeric[:, 1] > profiles[1].edges[-1]))
+    assert out_of_range == expected

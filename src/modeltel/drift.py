@@ -42,9 +42,6 @@ from modeltel.reference import (
 
 _logger = logging.getLogger("modeltel")
 
-# Rows of each call's sample used for the multivariate reconstruction error.
-PCA_ROWS = 64
-
 
 class DriftMonitor:
     """Windows and scores of one model against its reference."""
@@ -56,7 +53,7 @@ class DriftMonitor:
         self.settings = settings
         self.inputs = DriftWindow(
             reference.features, settings.drift_window, settings.drift_window_seconds,
-            track_distribution=settings.export_distribution,
+            track_distribution=settings.export_distribution, errors=self._reconstruction_errors,
         )
         self.outputs = (
             DriftWindow(
@@ -102,8 +99,7 @@ class DriftMonitor:
         # One row per reference feature, plus one for columns the reference does not have.
         quality = np.zeros((len(self._position) + 1, len(QUALITY_KINDS)))
         numeric, accounted, categorical = self._columns(sample, sampled_rows, names_hint, quality)
-        errors = self._reconstruction_errors(numeric) if numeric is not None else None
-        return self.inputs.add(numeric, categorical, rows, weight, quality, errors, accounted)
+        return self.inputs.add(numeric, categorical, rows, weight, quality if quality.any() else None, accounted)
 
     def observe_outputs(self, y: Any, rows: int) -> None:
         if self.outputs is None or rows <= 0:
@@ -116,15 +112,14 @@ class DriftMonitor:
         values = values.reshape(-1)
         if values.size == 0:
             return
-        quality = np.zeros((2, len(QUALITY_KINDS)))
         weight = rows / values.size
         if isinstance(self.reference.predictions, NumericProfile):
             numeric = numeric_column(values)
             if numeric is None:
                 return
-            self.outputs.add(numeric.reshape(-1, 1), [], rows, weight, quality)
+            self.outputs.add(numeric.reshape(-1, 1), [], rows, weight)
         else:
-            self.outputs.add(None, [values.astype(object)], rows, weight, quality)
+            self.outputs.add(None, [values.astype(object)], rows, weight)
 
     def _columns(
         self, sample: Any, sampled_rows: int, names_hint: Sequence[str] | None, quality: np.ndarray
@@ -196,11 +191,10 @@ class DriftMonitor:
         )
 
     def _reconstruction_errors(self, numeric: np.ndarray) -> np.ndarray | None:
+        """Per-row PCA reconstruction errors of binned rows (the window calls it in bulk)."""
         if self._pca_columns is None:
             return None
-        # The projection costs rows x features x components: a smaller sample keeps wide
-        # models cheap, and the window averages over many calls anyway.
-        values = numeric[:PCA_ROWS, self._pca_columns]
+        values = numeric[:, self._pca_columns]
         values = np.where(np.isfinite(values), values, self._pca_mean)  # impute as the reference did
         return reconstruction_error((values - self._pca_mean) / self._pca_scale, self._pca_components)
 
