@@ -315,3 +315,33 @@ def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
     expected = np.count_nonzero((col < low) | (col > high)) + np.count_nonzero(
         (numeric[:, 1] < profiles[1].edges[0]) | (numeric[:, 1] > profiles[1].edges[-1]))
     assert out_of_range == expected
+
+
+def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from modeltel.drift_window import category_codes
+    from modeltel.reference import category_key
+
+    index = {"1": 0, "2": 1, "a": 2, "2.5": 3}
+    cells = st.one_of(st.sampled_from([1, 2, 3, 1.0, 2.0, 2.5, float("nan"), None, "a", "b", True]), st.integers(0, 4))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(cells, max_size=30), st.sampled_from(["object", "int", "float"]))
+    def check(values, kind):
+        if kind == "int":
+            values = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+            array = np.array(values, dtype=np.int64)
+        elif kind == "float":
+            values = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            array = np.array(values, dtype=np.float64)
+        else:
+            array = np.array(values, dtype=object)
+        missing, codes = category_codes(array, index, 4)
+        expected_missing = [v is None or (isinstance(v, float) and v != v) for v in array.tolist()]
+        assert missing.tolist() == expected_missing
+        expected = [index.get(category_key(v), 4) for v, m in zip(array, expected_missing) if not m]
+        assert codes.tolist() == expected
+
+    check()

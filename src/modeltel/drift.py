@@ -119,7 +119,8 @@ class DriftMonitor:
                 return
             self.outputs.add(numeric.reshape(-1, 1), [], rows, weight)
         else:
-            self.outputs.add(None, [values.astype(object)], rows, weight)
+            # Numeric class labels stay numeric: the window codes them by distinct value.
+            self.outputs.add(None, [values if values.dtype.kind in "iufb" else values.astype(object)], rows, weight)
 
     def _columns(
         self, sample: Any, sampled_rows: int, names_hint: Sequence[str] | None, quality: np.ndarray

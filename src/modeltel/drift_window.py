@@ -84,6 +84,26 @@ class Layout:
         return np.asarray(self.profiles[position].proportions, dtype=np.float64)
 
 
+def category_codes(values: np.ndarray, index: dict[str, int], other: int) -> tuple[np.ndarray, np.ndarray]:
+    """(missing mask, code of every present value) for one categorical column: its position in
+    the reference's categories, ``other`` for an unseen one.
+
+    Typed arrays (numeric class labels, numpy strings) look up each distinct value once
+    (np.unique) instead of every row: a buffer of class labels holds a handful of distinct
+    values. Object arrays take the per-value path: equality would merge values whose names
+    differ (``True == 1``).
+    """
+    kind = values.dtype.kind
+    if kind == "O":
+        missing = np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values))
+        present = values[~missing]
+        return missing, np.fromiter((index.get(category_key(v), other) for v in present), np.intp, len(present))
+    missing = np.isnan(values) if kind in "fc" else np.zeros(len(values), dtype=bool)
+    uniques, inverse = np.unique(values[~missing] if kind in "fc" else values, return_inverse=True)
+    lookup = np.fromiter((index.get(category_key(u), other) for u in uniques), np.intp, len(uniques))
+    return missing, lookup[inverse.reshape(-1)]
+
+
 class DriftWindow:
     """Windowed counts for one model's inputs (or outputs) against its reference layout."""
 
@@ -263,8 +283,7 @@ class DriftWindow:
                     block.error_rows += float(weights.sum())
         for position, values, index in zip(layout.categorical, categorical, layout.category_index):
             other = len(index)
-            missing = np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values))
-            codes = np.fromiter((index.get(category_key(v), other) for v in values[~missing]), np.intp)
+            missing, codes = category_codes(values, index, other)
             present = weights[~missing]
             counts[position * slots : position * slots + other + 1] += np.bincount(codes, weights=present, minlength=other + 1)
             quality[position, MISSING] += weights[missing].sum()
