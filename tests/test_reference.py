@@ -140,3 +140,12 @@ def test_empty_and_infinite_numeric_columns_are_profiled_without_breaking_the_pc
     assert by_name["c"].missing_rate == pytest.approx(5 / 200) and np.isfinite(by_name["c"].max)
     assert ref.pca is not None and ref.pca.features == ["a", "c"]
     assert np.isfinite(ref.pca.reference_error)
+
+
+def test_reconstruction_error_equals_the_distance_to_the_reconstruction():
+    X = np.random.default_rng(4).normal(size=(300, 6)) @ np.random.default_rng(5).normal(size=(6, 6))
+    ref = Reference.from_data(X)
+    z = (X - np.asarray(ref.pca.mean)) / np.asarray(ref.pca.scale)
+    components = np.asarray(ref.pca.components)
+    direct = np.linalg.norm(z - z @ components.T @ components, axis=1)
+    assert np.allclose(reconstruction_error(z, components), direct, atol=1e-9)

@@ -42,6 +42,11 @@ from modeltel.reference import (
 
 _logger = logging.getLogger("modeltel")
 
+# Values binned per call at most (rows x features), and multiply-adds of the multivariate
+# projection per binning at most: wide models would otherwise pay milliseconds per call.
+DRIFT_SAMPLE_CELLS = 16_384
+PCA_MULTIPLY_ADDS = 1_000_000
+
 
 class DriftMonitor:
     """Windows and scores of one model against its reference."""
@@ -51,10 +56,15 @@ class DriftMonitor:
         self.version = version
         self.reference = reference
         self.settings = settings
+        pca = reference.pca
         self.inputs = DriftWindow(
             reference.features, settings.drift_window, settings.drift_window_seconds,
             track_distribution=settings.export_distribution, errors=self._reconstruction_errors,
+            errors_max_rows=PCA_MULTIPLY_ADDS // max(1, len(pca.features) * len(pca.components)) if pca else 1,
         )
+        # Rows of a call binned for drift: the row budget, fewer for wide models so that one
+        # call bins at most DRIFT_SAMPLE_CELLS values (the weights keep the counts unbiased).
+        self._max_rows = max(1, min(settings.summary_max_rows, DRIFT_SAMPLE_CELLS // max(1, len(reference.features))))
         self.outputs = (
             DriftWindow(
                 [reference.predictions], settings.drift_window, settings.drift_window_seconds,
@@ -67,7 +77,6 @@ class DriftMonitor:
         layout = self.inputs.layout
         self._numeric_names = [layout.names[i] for i in layout.numeric]
         self._position = {n: i for i, n in enumerate(layout.names)}
-        pca = reference.pca
         self._pca_columns: np.ndarray | None = None
         if pca is not None and set(pca.features) <= set(self._numeric_names):
             order = {n: k for k, n in enumerate(self._numeric_names)}
@@ -89,7 +98,7 @@ class DriftMonitor:
         """Bin a sample of ``x`` into the input window; returns sampled out-of-range values."""
         if rows <= 0:
             return 0
-        sample = _row_sample(x, self.settings.summary_max_rows, self.settings.device_summaries)
+        sample = _row_sample(x, self._max_rows, self.settings.device_summaries)
         if sample is None:
             return 0
         sampled_rows = _length(sample)

@@ -116,9 +116,11 @@ class DriftWindow:
         track_sums: bool = True,
         track_distribution: bool = True,
         errors: Callable[[np.ndarray], np.ndarray | None] | None = None,
+        errors_max_rows: int = 1 << 30,
     ) -> None:
         """``errors`` maps binned numeric rows to their multivariate reconstruction errors
-        (None: no multivariate score)."""
+        (None: no multivariate score), for at most ``errors_max_rows`` of them per binning
+        (evenly spaced): the projection costs rows x features x components."""
         self.layout = Layout(profiles)
         # The cumulative distribution feeds only the opt-in export (and per-bin sums only the
         # Wasserstein distance): no work for what nobody reads.
@@ -140,6 +142,7 @@ class DriftWindow:
         self._distribution = np.zeros((d, self.layout.slots))
         # Sampled rows not binned yet, all of them in the current block.
         self.errors = errors
+        self.errors_max_rows = max(1, errors_max_rows)
         n_numeric = len(self.layout.numeric)
         self._capacity = max(64, min(PENDING_ROWS, PENDING_CELLS // max(n_numeric, 1)))
         self._pending_numeric = np.empty((self._capacity, n_numeric))
@@ -277,10 +280,15 @@ class DriftWindow:
             outside = valid & ((bins == 0) | (bins == last_slot[None, :]))
             quality[layout.numeric, OUT_OF_RANGE] += (outside * cell_weights).sum(axis=0)
             if self.errors is not None:
-                errors = self.errors(numeric)
+                rows = len(numeric)
+                picked = slice(None) if rows <= self.errors_max_rows else np.linspace(0, rows - 1, self.errors_max_rows).astype(np.intp)
+                errors = self.errors(numeric[picked])
                 if errors is not None and errors.size:
-                    block.error_sum += float(errors @ weights)
-                    block.error_rows += float(weights.sum())
+                    # The picked rows' weighted mean error stands for every binned row.
+                    chosen = weights[picked]
+                    total = float(weights.sum())
+                    block.error_sum += float(errors @ chosen) / float(chosen.sum()) * total
+                    block.error_rows += total
         for position, values, index in zip(layout.categorical, categorical, layout.category_index):
             other = len(index)
             missing, codes = category_codes(values, index, other)
