@@ -80,3 +80,35 @@ def test_reference_labels_calibrate_an_overconfident_model():
     realized = float(np.mean(base.predict(Xs) == ys))
     assert abs(estimated("cbpe-raw", "accuracy") - realized) > 0.03  # overconfidence shows
     assert estimated("cbpe-calibrated", "accuracy") == pytest.approx(realized, abs=0.03)
+
+
+def test_ring_buffer_estimates_equal_cbpe_over_the_last_rows():
+    from modeltel.estimates import EstimateWindow, calibrate
+
+    rng = np.random.default_rng(9)
+    for classes, calibration in [(2, None), (2, {"kind": "binary", "x": [0.0, 0.5, 1.0], "y": [0.1, 0.4, 0.9]}),
+                                 (4, None), (4, {"kind": "top", "x": [0.25, 1.0], "y": [0.2, 0.8]})]:
+        window = EstimateWindow(50)
+        seen = []
+        for n in rng.integers(1, 30, 20):  # wraps around the ring several times, one call > 50 rows too
+            proba = rng.dirichlet(np.ones(classes), size=int(n) if n != 7 else 60)
+            window.add(proba, calibration)
+            seen.append(proba)
+        rows = np.concatenate(seen)[-50:]
+        last = calibrate(rows, calibration)
+        got = window.estimates()
+        if classes == 2:
+            assert got["accuracy"] == pytest.approx(last.max(axis=1).mean())
+        else:  # the expected accuracy is the calibrated top probability (even if it drops below another)
+            top = rows.max(axis=1)
+            if calibration:
+                top = np.interp(top, calibration["x"], calibration["y"])
+            assert got["accuracy"] == pytest.approx(top.mean())
+        if classes == 2:
+            positive = last[:, 1]
+            tp = positive[positive >= 0.5].sum()
+            fp = (1 - positive[positive >= 0.5]).sum()
+            fn = positive[positive < 0.5].sum()
+            assert got["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+        else:
+            assert "f1" not in got

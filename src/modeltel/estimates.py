@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,43 +24,66 @@ from modeltel.outputs import PROBA_OPERATIONS
 
 
 class EstimateWindow:
-    """Per-call CBPE sums over roughly the last ``size`` rows with probabilities."""
+    """The last ``size`` sampled probability rows of one model; CBPE sums are computed when
+    the metric is read, so a prediction only copies its rows into a ring buffer.
+
+    Binary models keep both probabilities (for F1); others only the top one (accuracy is all
+    CBPE gives them), so the buffer is at most ``size`` x 2 floats whatever the class count.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._parts: deque[np.ndarray] = deque()  # [rows, expected correct, tp, fp, fn]
-        self._rows = 0.0
+        self._rows: np.ndarray | None = None
+        self._next = 0
+        self._filled = 0
+        self._calibration: dict[str, Any] | None = None
         self._lock = threading.Lock()
         forksafe.register(self)
 
     def add(self, proba: np.ndarray, calibration: dict[str, Any] | None = None) -> None:
-        """Add the probability rows of one call (a bounded sample is fine), first mapped
-        through the reference's calibration when there is one."""
+        """Add the probability rows of one call (a bounded sample is fine)."""
         if proba.ndim != 2 or proba.shape[0] == 0 or proba.shape[1] < 2:
             return
-        proba = calibrate(proba, calibration)
-        top = proba.max(axis=1)
-        part = np.array([proba.shape[0], top.sum(), 0.0, 0.0, 0.0])
-        if proba.shape[1] == 2:
-            positive = proba[:, 1]
-            predicted_positive = positive >= 0.5
-            part[2] = positive[predicted_positive].sum()  # expected true positives
-            part[3] = (1.0 - positive[predicted_positive]).sum()  # expected false positives
-            part[4] = positive[~predicted_positive].sum()  # expected false negatives
+        kept = proba if proba.shape[1] == 2 else proba.max(axis=1, keepdims=True)
+        n, width = kept.shape
         with self._lock:
-            self._parts.append(part)
-            self._rows += part[0]
-            while self._parts and self._rows - self._parts[0][0] >= self.size:
-                self._rows -= self._parts.popleft()[0]
+            self._calibration = calibration
+            if self._rows is None or self._rows.shape[1] != width:
+                self._rows = np.empty((self.size, width))
+                self._next = self._filled = 0
+            if n >= self.size:
+                self._rows[:] = kept[n - self.size :]
+                self._next, self._filled = 0, self.size
+                return
+            end = self._next + n
+            if end <= self.size:
+                self._rows[self._next : end] = kept
+            else:  # wrap around the ring
+                first = self.size - self._next
+                self._rows[self._next :] = kept[:first]
+                self._rows[: n - first] = kept[first:]
+            self._next = end % self.size
+            self._filled = min(self.size, self._filled + n)
 
     def estimates(self) -> dict[str, float]:
         with self._lock:
-            if not self._parts:
+            if not self._filled or self._rows is None:
                 return {}
-            total = np.sum(self._parts, axis=0)
-        rows, correct, tp, fp, fn = total.tolist()
-        out = {"accuracy": correct / rows}
-        if tp + fp + fn > 0 and (tp > 0 or fp > 0 or fn > 0):
+            rows = self._rows[: self._filled].copy()
+            calibration = self._calibration
+        if rows.shape[1] == 1:  # multiclass: the top probability
+            top = rows[:, 0]
+            if calibration and calibration["kind"] == "top":
+                top = np.interp(top, np.asarray(calibration["x"]), np.asarray(calibration["y"]))
+            return {"accuracy": float(top.mean())}
+        proba = calibrate(rows, calibration)
+        out = {"accuracy": float(proba.max(axis=1).mean())}
+        positive = proba[:, 1]
+        predicted_positive = positive >= 0.5
+        tp = float(positive[predicted_positive].sum())  # expected true positives
+        fp = float((1.0 - positive[predicted_positive]).sum())  # expected false positives
+        fn = float(positive[~predicted_positive].sum())  # expected false negatives
+        if tp > 0 or fp > 0 or fn > 0:
             out["f1"] = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0
         return out
 
