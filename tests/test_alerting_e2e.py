@@ -119,6 +119,10 @@ class Stack:
             time.sleep(0.2)
         raise TimeoutError(f"{promql}: {result}")
 
+    def app_log_text(self) -> str:
+        self.app_log.flush()
+        return Path(self.app_log.name).read_text(errors="replace")[-3000:]
+
     def stop(self) -> None:
         self.client.close()
         self.app.terminate()
@@ -173,14 +177,34 @@ def test_prediction_spans_arrive_under_their_http_request_spans(stack):
     assert stack.backend.wait_for(label_links_resolve)
 
 
+def _diagnostics(stack: Stack) -> str:
+    """What the pipeline holds, for a failure message."""
+    try:
+        return json.dumps({
+            "alerts": stack.prometheus.alerts(),
+            "psi": stack.prometheus.query('ml_drift_score_ratio{ml_drift_method="psi"}'),
+            "window_rows": stack.prometheus.query("ml_drift_window_rows"),
+            "accuracy": stack.prometheus.query('ml_performance_ratio{ml_performance_metric="accuracy"}'),
+        }, default=str)[:6000]
+    except Exception as exc:  # noqa: BLE001 - diagnostics only
+        return f"(no diagnostics: {exc!r})"
+
+
 def test_drift_and_accuracy_alerts_fire_and_resolve_through_prometheus_and_alertmanager(stack):
     webhook, prometheus = stack.webhook, stack.prometheus
+
+    def wait(alertname: str, status: str, since: float) -> list[tuple[float, dict[str, Any]]]:
+        try:
+            return webhook.wait_for(alertname, status, since=since, timeout=90)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}\npipeline: {_diagnostics(stack)}\napp log: {stack.app_log_text()}") from None
+
     assert not webhook.alerts("ModelFeatureDrift") and not webhook.alerts("ModelAccuracyLow")
 
     # Drift on one feature: the webhook hears about that feature, and only that one.
     drift_start = time.monotonic()
     stack.send(DRIFT_WINDOW, shift=3.0)
-    fired = webhook.wait_for("ModelFeatureDrift", "firing", since=drift_start)
+    fired = wait("ModelFeatureDrift", "firing", drift_start)
     drift_latency = min(at for at, _ in fired) - drift_start
     time.sleep(3)  # let every other feature's score be evaluated too
     assert {a["labels"]["ml_feature_name"] for _, a in webhook.alerts("ModelFeatureDrift")} == {DRIFTED}
@@ -193,18 +217,18 @@ def test_drift_and_accuracy_alerts_fire_and_resolve_through_prometheus_and_alert
     # Back to normal traffic: the window refills and the alert resolves.
     recovery = time.monotonic()
     stack.send(DRIFT_WINDOW + 100)
-    resolved = webhook.wait_for("ModelFeatureDrift", "resolved", since=recovery)
+    resolved = wait("ModelFeatureDrift", "resolved", recovery)
     assert {a["labels"]["ml_feature_name"] for _, a in resolved} == {DRIFTED}
 
     # Labels that disagree with the model: realized accuracy falls and the critical alert fires.
     wrong = time.monotonic()
     stack.send(PERFORMANCE_WINDOW + 100, wrong_labels=True)
-    fired = webhook.wait_for("ModelAccuracyLow", "firing", since=wrong)
+    fired = wait("ModelAccuracyLow", "firing", wrong)
     assert fired[0][1]["labels"]["severity"] == "critical"
     accuracy_latency = min(at for at, _ in fired) - wrong
     right = time.monotonic()
     stack.send(PERFORMANCE_WINDOW + 100)
-    webhook.wait_for("ModelAccuracyLow", "resolved", since=right)
+    wait("ModelAccuracyLow", "resolved", right)
     accuracy = prometheus.query('ml_performance_ratio{ml_performance_metric="accuracy",ml_performance_source="labels"}')
     assert float(accuracy[0]["value"][1]) > 0.8
 
