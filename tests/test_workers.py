@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -94,6 +95,82 @@ def test_preloaded_gunicorn_workers_each_export_and_drain_on_sigterm(tmp_path: P
                         rows_by_instance[resource["service.instance.id"]] = point.as_int
         assert sum(rows_by_instance.values()) == sum(rows)  # every worker's counters, flushed once
         assert set(rows_by_instance) == instances
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        collector.stop()
+        backend.stop()
+
+
+def test_uvicorn_workers_each_instrument_and_export(tmp_path: Path):
+    """uvicorn --workers spawns fresh interpreters: each imports the app (the one line runs in
+    each) and exports under its own identity; ids never repeat across workers. (uvicorn ends a
+    worker by re-raising SIGTERM after its graceful shutdown, so atexit does not run there:
+    docs/deployment.md says to shut the providers down in the app's lifespan.)"""
+    backend = OtlpBackend().start()
+    collector = RotelCollector(backend.port, tmp_path).start()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
+    env.update(OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, OTEL_BSP_SCHEDULE_DELAY="200",
+               OTEL_METRIC_EXPORT_INTERVAL="60000", PYTHONPATH=str(Path(__file__).resolve().parents[1] / "examples"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "sklearn_fastapi:create_app", "--workers", "2",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for_port(port, timeout=90)
+        rows = [[120.0, 400.0, 3.0, 2.5, 14.0, 0.1]] * 3
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client, ThreadPoolExecutor(8) as pool:
+            def score(_: int) -> list[str]:
+                for _attempt in range(50):  # the second worker may still be loading its model
+                    response = client.post("/predict", json={"rows": rows})
+                    if response.status_code == 200:
+                        return response.json()["ids"]
+                    time.sleep(0.2)
+                raise AssertionError(response.text)
+
+            ids = [pid for batch in pool.map(score, range(40)) for pid in batch]
+        assert len(set(ids)) == len(ids) == 120  # ids unique across the worker processes
+        assert backend.wait_for(lambda b: sum(s.name == "predict_proba fraud" for s in b.spans) == 40)
+        predictions = [s for s in backend.spans if s.name == "predict_proba fraud"]
+        assert all(backend.span_resources[s.span_id]["service.name"] == "fraud-api" for s in predictions)
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        collector.stop()
+        backend.stop()
+
+
+def test_sigterm_flushes_a_server_that_ran_instrument_before_serving(tmp_path: Path):
+    """The script form (`instrument()` at import, then `uvicorn.run`): uvicorn restores the
+    SIGTERM handler it found and re-raises the signal after its graceful shutdown; that handler
+    is modeltel's, which shuts the providers down (flushing) before the process dies of it."""
+    backend = OtlpBackend().start()
+    collector = RotelCollector(backend.port, tmp_path).start()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
+    env.update(OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, OTEL_BSP_SCHEDULE_DELAY="60000",
+               OTEL_METRIC_EXPORT_INTERVAL="60000")
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "examples" / "sklearn_fastapi.py"), "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(10):
+                client.post("/predict", json={"rows": [[120.0, 400.0, 3.0, 2.5, 14.0, 0.1]]}).raise_for_status()
+        assert backend.spans == []  # 60 s intervals: only the SIGTERM flush can deliver them
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=60)
+        assert server.returncode == -signal.SIGTERM, out  # it still dies of the signal
+        assert sum(s.name == "predict_proba fraud" for s in backend.spans) == 10
+        assert backend.wait_for(lambda b: any(m.name == "ml.prediction.rows" for m in b.metrics))
     finally:
         if server.poll() is None:
             server.kill()

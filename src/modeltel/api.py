@@ -17,6 +17,7 @@ from modeltel.config import enabled_from_env, frameworks_from_env, settings_from
 from modeltel.models import attach, make_info
 from modeltel.providers import (
     check_environment,
+    flush_on_sigterm,
     install_providers,
     unconfigured_signals,
 )
@@ -84,7 +85,8 @@ def instrument(
         state.set_directory_references(references)
         missing = unconfigured_signals()
         if missing:
-            install_providers(missing, service_name=service_name, endpoint=endpoint)
+            installed = install_providers(missing, service_name=service_name, endpoint=endpoint)
+            flush_on_sigterm(list(installed.values()))
         elif service_name is not None or endpoint is not None:
             _logger.info(
                 "modeltel: OpenTelemetry providers are already configured; "
