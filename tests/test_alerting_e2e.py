@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 import yaml
 
-from modeltel.testing import OtlpBackend, RotelCollector, free_port, wait_for_port
+from modeltel.testing import OtlpBackend, RotelCollector, free_port, stop_process, wait_for_port
 from modeltel.testing.servers import Alertmanager, Prometheus, VmAgent, Webhook, binaries_missing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,11 +124,7 @@ class Stack:
 
     def stop(self) -> None:
         self.client.close()
-        self.app.terminate()
-        try:
-            self.app.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.app.kill()
+        stop_process(self.app, timeout=15)
         self.app_log.close()
         # The collector before its backends: otherwise it waits on them and exits 1.
         for server in (self.collector, self.backend, self.vmagent, self.prometheus, self.alertmanager, self.webhook):

@@ -234,8 +234,15 @@ def test_opt_in_distribution_counts_rows_per_bin_with_a_feature_cap(caplog):
     assert not metric_points("ml.input.distribution", **{"ml.model.name": "drift-shift"})  # opt-in
 
 
-def test_width_mismatch_is_logged_once(caplog):
-    @modeltel.monitor("width-log", reference=Reference.from_data(X_TRAIN))
+@pytest.mark.parametrize(
+    ("name", "batch", "message"),
+    [
+        ("width-log", RNG.normal(size=(2, 4)), "columns the reference does not have"),
+        ("absent-log", pd.DataFrame({"x0": [1.0, 2.0]}), "2 reference features absent"),  # x1 and x2 absent
+    ],
+)
+def test_schema_mismatch_is_logged_once_with_how_many(caplog, name, batch, message):
+    @modeltel.monitor(name, reference=Reference.from_data(X_TRAIN))
     def f(x):
         return x
 
@@ -243,9 +250,9 @@ def test_width_mismatch_is_logged_once(caplog):
 
     with caplog.at_level(logging.WARNING, logger="modeltel"):
         for _ in range(3):
-            f(RNG.normal(size=(2, 4)))
-    logged = [r for r in caplog.records if "width-log" in r.getMessage()]
-    assert len(logged) == 1 and "columns the reference does not have" in logged[0].getMessage()
+            f(batch)
+    logged = [r.getMessage() for r in caplog.records if name in r.getMessage()]
+    assert len(logged) == 1 and message in logged[0], logged
 
 
 def test_register_a_reference_on_what_wrap_returns():
@@ -267,20 +274,6 @@ def test_columnar_dict_inputs_are_sampled_and_weighted():
     f({"x0": batch[:, 0], "x1": batch[:, 1].tolist(), "x2": batch[:, 2]})
     assert gauge("ml.drift.window.rows", **{"ml.model.name": "columnar"}) == 5000
     assert gauge("ml.drift.score", **{"ml.model.name": "columnar", "ml.feature.name": "x1", "ml.drift.method": "psi"}) < 0.1
-
-
-def test_absent_features_are_logged_once_with_how_many(caplog):
-    @modeltel.monitor("absent-log", reference=Reference.from_data(X_TRAIN))
-    def f(x):
-        return x
-
-    import logging
-
-    with caplog.at_level(logging.WARNING, logger="modeltel"):
-        for _ in range(3):
-            f(pd.DataFrame({"x0": [1.0, 2.0]}))  # x1 and x2 absent
-    logged = [r.getMessage() for r in caplog.records if "absent-log" in r.getMessage()]
-    assert len(logged) == 1 and "2 reference features absent" in logged[0], logged
 
 
 def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():

@@ -149,8 +149,9 @@ def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
                 )
 
 
-def _per_bin(value: Callable[[Any, int, int], float]) -> Iterable[Observation]:
-    """One observation per (model, feature, bin) of the opt-in distribution export."""
+def _per_bin(table: Callable[[Any], Any]) -> Iterable[Observation]:
+    """One observation per (model, feature, bin) of the opt-in distribution export;
+    ``table(monitor)`` gives the values, indexed [feature][bin], read once per monitor."""
     from modeltel.drift import monitors
 
     for monitor in monitors():
@@ -158,22 +159,24 @@ def _per_bin(value: Callable[[Any, int, int], float]) -> Iterable[Observation]:
             continue
         layout = monitor.inputs.layout
         deny = monitor.settings.features_deny
+        values = table(monitor)
         for position in range(min(len(layout.names), monitor.settings.distribution_max_features)):
             if layout.names[position] in deny:
                 continue  # per-bin counts describe the values themselves
             for b in range(len(layout.profiles[position].proportions)):
                 yield Observation(
-                    value(monitor, position, b),
+                    float(values[position][b]),
                     {**monitor.attributes, semconv.ML_FEATURE_NAME: layout.names[position], semconv.ML_BIN: str(b)},
                 )
 
 
 def _distribution(options: CallbackOptions) -> Iterable[Observation]:
-    return _per_bin(lambda monitor, feature, b: float(monitor.inputs.distribution[feature, b]))
+    # One read: each read of the property bins the window's buffered rows under its lock.
+    return _per_bin(lambda monitor: monitor.inputs.distribution.copy())
 
 
 def _reference_distribution(options: CallbackOptions) -> Iterable[Observation]:
-    return _per_bin(lambda monitor, feature, b: float(monitor.inputs.layout.profiles[feature].proportions[b]))
+    return _per_bin(lambda monitor: [profile.proportions for profile in monitor.inputs.layout.profiles])
 
 
 def _safe(produce: Any, site: str) -> list[Any]:

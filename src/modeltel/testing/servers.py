@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from modeltel.testing.otlp import free_port
+from modeltel.testing.otlp import free_port, stop_process
 
 
 def _binary(*names: str) -> str:
@@ -81,13 +81,7 @@ class _Process:
         return self.log_file.read_text(errors="replace")[-4000:] if self.log_file.exists() else ""
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 class Prometheus(_Process):
