@@ -10,15 +10,15 @@ it can be built in a training pipeline and shipped beside the model.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from modeltel.json_files import read_json, write_atomically
 
 SCHEMA = "modeltel.reference"
 SCHEMA_VERSION = 1
@@ -200,25 +200,13 @@ class Reference:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the reference as JSON (atomically: a reader never sees half a file)."""
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), allow_nan=True, separators=(",", ":")))
-        tmp.replace(target)
+        write_atomically(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Reference:
         """Read a reference written by ``save``; ``ReferenceError`` for a missing, corrupt or
         incompatible file, naming the file and the problem."""
-        source = str(path)
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise ReferenceError(f"cannot read reference {source}: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ReferenceError(f"reference {source} is not valid JSON: {exc}") from None
-        return cls.from_dict(data, source=f"reference {source}")
+        return cls.from_dict(read_json(path, "reference", ReferenceError), source=f"reference {path}")
 
 
 def _profile_from_dict(data: dict[str, Any]) -> FeatureProfile:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from modeltel.json_files import read_json, write_atomically
 from modeltel.reference import (
     CategoricalProfile,
     FeatureProfile,
@@ -217,26 +218,13 @@ class WindowSnapshot:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the snapshot as JSON (atomically, as ``Reference.save``)."""
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        # allow_nan as Reference.save: an infinite input value makes its bin's sum infinite.
-        tmp.write_text(json.dumps(self.to_dict(), allow_nan=True, separators=(",", ":")))
-        tmp.replace(target)
+        write_atomically(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> WindowSnapshot:
         """Read a snapshot written by ``save``; ``WindowError`` for a missing, corrupt or
         malformed file, naming the file and the problem."""
-        source = str(path)
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise WindowError(f"cannot read window {source}: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise WindowError(f"window {source} is not valid JSON: {exc}") from None
-        return cls.from_dict(data, source=f"window {source}")
+        return cls.from_dict(read_json(path, "window", WindowError), source=f"window {path}")
 
     # --- matching ------------------------------------------------------------------------
 
