@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
+import sys
 import tempfile
 import threading
 import time
@@ -35,6 +35,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 import modeltel
 from modeltel.testing import OtlpBackend, RotelCollector
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from label_store import rss_mb  # noqa: E402
 
 
 class CountingExporter(SpanExporter):
@@ -58,11 +61,6 @@ class CountingExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.inner.force_flush(timeout_millis)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def main(argv: list[str] | None = None) -> int:
