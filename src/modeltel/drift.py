@@ -75,6 +75,8 @@ class DriftMonitor:
         )
         self._warned: set[str] = set()
         layout = self.inputs.layout
+        self._width = len(layout.names)
+        self._all_numeric = layout.numeric_is_prefix and len(layout.numeric) == self._width
         self._numeric_names = [layout.names[i] for i in layout.numeric]
         self._position = {n: i for i, n in enumerate(layout.names)}
         self._pca_columns: np.ndarray | None = None
@@ -105,10 +107,24 @@ class DriftMonitor:
         if sampled_rows == 0:
             return 0
         weight = rows / sampled_rows
+        fast = self._fast_columns(sample)
+        if fast is not None:
+            return self.inputs.add(fast, [], rows, weight)
         # One row per reference feature, plus one for columns the reference does not have.
         quality = np.zeros((len(self._position) + 1, len(QUALITY_KINDS)))
         numeric, accounted, categorical = self._columns(sample, sampled_rows, names_hint, quality)
         return self.inputs.add(numeric, categorical, rows, weight, quality if quality.any() else None, accounted)
+
+    def _fast_columns(self, sample: Any) -> np.ndarray | None:
+        """The numeric matrix of the common case, with nothing to count as a schema issue:
+        an all-numeric reference and a float or integer matrix of its width (1-D: one row)."""
+        if type(sample) is not np.ndarray or sample.dtype.kind not in "fiu" or not self._all_numeric:
+            return None
+        if sample.ndim == 1:
+            sample = sample.reshape(1, -1)
+        if sample.ndim != 2 or sample.shape[1] != self._width:
+            return None
+        return sample if sample.dtype == np.float64 else sample.astype(np.float64)
 
     def observe_outputs(self, y: Any, rows: int) -> None:
         if self.outputs is None or rows <= 0:

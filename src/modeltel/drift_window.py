@@ -148,6 +148,7 @@ class DriftWindow:
         self._pending_numeric = np.empty((self._capacity, n_numeric))
         self._pending_accounted = np.zeros((self._capacity, n_numeric), dtype=bool)
         self._pending_weight = np.empty(self._capacity)
+        self._accounted_dirty = False
         self._pending_categorical: list[list[np.ndarray]] = []
         self._pending = 0
 
@@ -234,7 +235,10 @@ class DriftWindow:
             start, stop = self._pending, self._pending + sampled
             if numeric is not None:
                 self._pending_numeric[start:stop] = numeric
-                self._pending_accounted[start:stop] = False if accounted is None else accounted
+                if accounted is not None:
+                    # Kept all False between flushes otherwise: most calls have no such cells.
+                    self._pending_accounted[start:stop] = accounted
+                    self._accounted_dirty = True
             self._pending_weight[start:stop] = weight
             if categorical:
                 self._pending_categorical.append(categorical)
@@ -248,7 +252,11 @@ class DriftWindow:
             return
         categorical = [np.concatenate(parts) for parts in zip(*self._pending_categorical)] if self._pending_categorical else []
         numeric = self._pending_numeric[:n] if self.layout.numeric else None
-        self._bin(self._current, numeric, categorical, self._pending_weight[:n], self._pending_accounted[:n])
+        accounted = self._pending_accounted[:n] if self._accounted_dirty else None
+        self._bin(self._current, numeric, categorical, self._pending_weight[:n], accounted)
+        if self._accounted_dirty:
+            self._pending_accounted[:n] = False
+            self._accounted_dirty = False
         self._pending = 0
         self._pending_categorical = []
 

@@ -27,6 +27,7 @@ from modeltel.labels import (
     PerformanceWindow,
     PredictionIds,
     StoredBatch,
+    pack_span_context,
 )
 from modeltel.models import Binding
 from modeltel.outputs import PROBA_OPERATIONS, looks_like_probabilities
@@ -87,7 +88,7 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         result = result.detach()
     (_store or store()).add(
         StoredBatch(
-            ids.batch, key, time.monotonic(), span_context, result, bind.operation,
+            ids.batch, key, time.monotonic(), pack_span_context(span_context), result, bind.operation,
             classes if classes is None or type(classes) is np.ndarray else np.asarray(classes),
             ids.supplied, ids.rows,
         )
@@ -172,8 +173,8 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
         matched += 1
         attrs = _model_attributes(batch.model)
         telemetry.label_delay.record(max(0.0, now - batch.time), attrs)
-        if batch.span_context is not None:
-            links.setdefault(batch.model, {})[batch.span_context.span_id] = batch.span_context
+        if batch.link:
+            links.setdefault(batch.model, {})[batch.link] = batch.span_context
     base = _model_attributes((wanted, None)) if wanted else {}
     for outcome, count in (("matched", matched), ("unknown", unknown), ("expired", expired)):
         if count:

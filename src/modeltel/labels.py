@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from opentelemetry.trace import SpanContext, TraceFlags
 
 from modeltel import forksafe
 
@@ -115,6 +116,25 @@ class LabelSummary:
     expired: int
 
 
+def pack_span_context(ctx: Any) -> int:
+    """The prediction span's context as one int (trace id, span id, flags): a SpanContext
+    with its three ints costs ~240 bytes per stored prediction, this ~60."""
+    if ctx is None or not ctx.is_valid:
+        return 0
+    return (ctx.trace_id << 72) | (ctx.span_id << 8) | int(ctx.trace_flags)
+
+
+def unpack_span_context(packed: int) -> SpanContext | None:
+    if not packed:
+        return None
+    return SpanContext(
+        trace_id=packed >> 72,
+        span_id=(packed >> 8) & 0xFFFFFFFFFFFFFFFF,
+        is_remote=False,
+        trace_flags=TraceFlags(packed & 0xFF),
+    )
+
+
 @dataclass(slots=True)
 class StoredBatch:
     """One call's outputs, kept raw: turning them into per-row predictions (argmax of
@@ -123,7 +143,7 @@ class StoredBatch:
     number: int
     model: tuple[str, str | None]
     time: float
-    span_context: Any
+    link: int  # the prediction span, packed (pack_span_context); 0 when there is none
     output: Any  # what the model returned (a private copy for numpy arrays)
     operation: str
     classes: np.ndarray | None
@@ -131,6 +151,10 @@ class StoredBatch:
     rows: int
     offset: int = 0  # rows dropped from the front of an oversized batch
     resolved: tuple[np.ndarray, np.ndarray | None] | None = None
+
+    @property
+    def span_context(self) -> SpanContext | None:
+        return unpack_span_context(self.link)
 
     @property
     def kept(self) -> int:
@@ -144,7 +168,10 @@ class LabelStore:
     def __init__(self, max_entries: int, max_age: float) -> None:
         self.max_entries = max_entries
         self.max_age = max_age
-        self._batches: OrderedDict[int, StoredBatch] = OrderedDict()
+        # Filing order in a deque beside a plain dict: an OrderedDict costs ~100 bytes more
+        # per stored prediction, and popping the front of a plain dict degrades.
+        self._batches: dict[int, StoredBatch] = {}
+        self._order: deque[int] = deque()
         self._by_id: dict[str, tuple[int, int]] = {}
         # Supplied ids evicted lately, so a late label reads "expired", not "unknown".
         self._evicted: OrderedDict[str, None] = OrderedDict()
@@ -166,17 +193,20 @@ class LabelStore:
             batch.ids = None if batch.ids is None else batch.ids[batch.offset :]
         with self._lock:
             self._batches[batch.number] = batch
+            self._order.append(batch.number)
             self._rows += batch.kept
             if batch.ids is not None:
                 for row, pid in enumerate(batch.ids):
                     self._by_id[pid] = (batch.number, row)
-            self._evict(time.monotonic())
+            self._evict(batch.time)
 
     def _evict(self, now: float) -> None:
-        while self._batches:
-            number, oldest = next(iter(self._batches.items()))
+        while self._order:
+            number = self._order[0]
+            oldest = self._batches[number]
             if self._rows <= self.max_entries and now - oldest.time <= self.max_age:
                 break
+            self._order.popleft()
             del self._batches[number]
             self._rows -= oldest.kept
             # Calls finish out of order, so batches are not filed in number order.
