@@ -51,16 +51,33 @@ def _model_input(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     return first_input(args, kwargs)
 
 
+# (class, method name) -> whether that method is a coroutine function: inspect's check costs
+# about a microsecond per call, and the answer is the class's.
+_is_async: dict[tuple[type, str], bool] = {}
+
+
+def _is_coroutine_method(model: Any, operation: str, method: Any) -> bool:
+    key = (type(model), operation)
+    found = _is_async.get(key)
+    if found is None:
+        found = inspect.iscoroutinefunction(method)
+        if getattr(type(model), operation, None) is None:
+            return found  # an instance attribute: it may change, so not cached
+        if len(_is_async) < 1024:
+            _is_async[key] = found
+    return found
+
+
 def _observed_call(
     handle: Any, model: Any, framework: str, operation: str, default_name: str, method: Any,
-    args: tuple[Any, ...], kwargs: dict[str, Any],
+    args: tuple[Any, ...], kwargs: dict[str, Any], is_async: bool,
 ) -> Any:
     """Observe ``method(*args, **kwargs)`` as a prediction of the model ``handle`` names."""
     if not should_observe():
         return method(*args, **kwargs)
     bind = binding_for(handle, framework, operation, default_name, type(handle))
     x = _model_input(operation, args, kwargs)
-    if inspect.iscoroutinefunction(method):
+    if is_async:
         return observe_async(default_telemetry(), bind, model, x, method, args, kwargs)
     return observe(default_telemetry(), bind, model, x, method, args, kwargs)
 
@@ -87,13 +104,14 @@ def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:
         operation = operation if operation in _NAMED_OPERATIONS else "call"
         default_name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
         handle: list[Any] = []
+        is_async = inspect.iscoroutinefunction(fn)
 
         # For a coroutine function this returns the coroutine of observe_async, so the span
         # covers the awaited work.
         def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             return _observed_call(
                 handle[0], instance, semconv.FRAMEWORK_PYTHON, operation, default_name,
-                wrapped, args, kwargs,
+                wrapped, args, kwargs, is_async,
             )
 
         wrapped_fn = wrapt.FunctionWrapper(fn, wrapper)
@@ -108,10 +126,13 @@ def _entry_property(operation: str) -> property:
     def get(self: ModelProxy) -> Any:
         method = getattr(self.__wrapped__, operation)  # AttributeError keeps hasattr() honest
 
+        model = self.__wrapped__
+        is_async = _is_coroutine_method(model, operation, method)
+
         def observed(*args: Any, **kwargs: Any) -> Any:
             return _observed_call(
-                self, self.__wrapped__, self._self_framework, operation, self._self_default_name,
-                method, args, kwargs,
+                self, model, self._self_framework, operation, self._self_default_name,
+                method, args, kwargs, is_async,
             )
 
         return observed
@@ -128,9 +149,10 @@ class ModelProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         self._self_default_name = type(wrapped).__name__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        model = self.__wrapped__
         return _observed_call(
-            self, self.__wrapped__, self._self_framework, "call", self._self_default_name,
-            self.__wrapped__, args, kwargs,
+            self, model, self._self_framework, "call", self._self_default_name,
+            model, args, kwargs, _is_coroutine_method(model, "__call__", model),
         )
 
     def __reduce_ex__(self, protocol: int) -> Any:
