@@ -338,3 +338,20 @@ def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
         assert codes.tolist() == expected
 
     check()
+
+
+def test_large_sampled_batches_keep_enough_sampled_rows_for_a_stable_psi():
+    # A 500-feature model bins 32 rows of a 10,000-row call: a window of "the last 5,000
+    # rows" must not shrink to one call's sample, whose PSI on undrifted data is noise.
+    rng = np.random.default_rng(3)
+    reference = modeltel.Reference.from_data(rng.normal(size=(20_000, 500)))
+    predict = modeltel.monitor("wide-batches", reference=reference)(lambda x: x[:, :1])
+    traffic = rng.normal(size=(20_000, 500))
+    for i in range(40):
+        predict(traffic[i * 250 : i * 250 + 10_000])
+    monitor = next(m for m in modeltel.drift.monitors() if m.name == "wide-batches")
+    window = monitor.inputs.snapshot()
+    assert window.sampled >= 1000
+    assert window.rows > 5000  # it covers more than drift_window rows to get there
+    psi = [score for _, method, score in monitor.feature_scores() if method == "psi"]
+    assert len(psi) == 500 and max(psi) < 0.1

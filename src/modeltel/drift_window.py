@@ -25,6 +25,13 @@ from modeltel import forksafe
 from modeltel.reference import CategoricalProfile, NumericProfile, category_key
 
 BLOCKS = 10  # the window moves in steps of a tenth of its length
+# Sampled rows a row window keeps at least (up to its row count): large batches are binned
+# through a bounded sample (a 10,000-row call of a 500-feature model bins 32 rows), so a
+# window of "the last 5,000 rows" could be one call's 32 sampled rows, and the PSI of 32 rows
+# against a 10-bin reference is noise (0.47 on average, measured on undrifted data). Older
+# blocks stay until the newer ones hold this many sampled rows, within MAX_BLOCK_BYTES.
+MIN_SAMPLED_ROWS = 1000
+MAX_BLOCK_BYTES = 4 << 20
 # Sampled rows buffered before binning: up to 1,024 (a few calls at the default row budget),
 # fewer for wide models so the buffer stays within 128K floats (1 MB) per window.
 PENDING_ROWS = 1024
@@ -42,6 +49,7 @@ class Block:
     counts: np.ndarray  # (features, slots) weighted rows per bin
     sums: np.ndarray  # (features, slots) weighted sum of values per bin (numeric features)
     rows: float = 0.0
+    sampled: int = 0  # rows actually binned (the others are represented by their weights)
     error_sum: float = 0.0  # multivariate: weighted sum of reconstruction errors
     error_rows: float = 0.0
     started: float = field(default_factory=lambda: time.monotonic())
@@ -130,6 +138,10 @@ class DriftWindow:
         self.window_seconds = window_seconds
         self._blocks: deque[Block] = deque()
         self._block_rows = 0.0  # rows in the closed blocks
+        self._block_sampled = 0  # sampled rows in the closed blocks
+        block_bytes = 2 * 8 * len(profiles) * self.layout.slots
+        self._max_blocks = max(BLOCKS + 1, min(4 * BLOCKS, MAX_BLOCK_BYTES // max(1, block_bytes)))
+        self._min_sampled = min(MIN_SAMPLED_ROWS, window_rows)
         self._current = self._new_block()
         # Below the first edge or above the last: out of the reference's range.
         self._low = self.layout.edges[:, 0] if self.layout.edges.shape[1] else np.empty(0)
@@ -224,6 +236,7 @@ class DriftWindow:
         with self._lock:
             block = self._rotate()
             block.rows += rows
+            block.sampled += sampled
             if quality is not None:
                 self._quality += quality * weight  # counted over the sample: scale to the batch
             if sampled > self._capacity:  # a sample larger than the buffer: bin it at once
@@ -319,10 +332,19 @@ class DriftWindow:
             self._flush()  # the buffered rows belong to the block being closed
             self._blocks.append(current)
             self._block_rows += current.rows
-            # Row windows keep the newest closed blocks that fit; a block is at least a tenth
-            # of the window, so there are at most BLOCKS + 1 of them whatever the call sizes.
-            while self.window_seconds <= 0 and self._blocks and self._block_rows > self.window_rows:
-                self._block_rows -= self._blocks.popleft().rows
+            self._block_sampled += current.sampled
+            # Row windows keep the newest closed blocks that fit (a block is at least a tenth
+            # of the window), and older ones while the rest hold too few sampled rows.
+            while self.window_seconds <= 0 and self._blocks and (
+                len(self._blocks) > self._max_blocks
+                or (
+                    self._block_rows > self.window_rows
+                    and self._block_sampled - self._blocks[0].sampled >= self._min_sampled
+                )
+            ):
+                dropped = self._blocks.popleft()
+                self._block_rows -= dropped.rows
+                self._block_sampled -= dropped.sampled
             self._drop_expired()
             self._current = current = self._new_block()
         return current
@@ -333,7 +355,9 @@ class DriftWindow:
             return
         horizon = time.monotonic() - self.window_seconds
         while self._blocks and self._blocks[0].started < horizon:
-            self._block_rows -= self._blocks.popleft().rows
+            dropped = self._blocks.popleft()
+            self._block_rows -= dropped.rows
+            self._block_sampled -= dropped.sampled
 
     # --- collection time -----------------------------------------------------------------
 
@@ -348,6 +372,7 @@ class DriftWindow:
                 total.counts += part.counts
                 total.sums += part.sums
                 total.rows += part.rows
+                total.sampled += part.sampled
                 total.error_sum += part.error_sum
                 total.error_rows += part.error_rows
             return total
