@@ -25,13 +25,13 @@ import numpy as np
 os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
 
 from opentelemetry import metrics, trace  # noqa: E402
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # noqa: E402
 from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 
 import modeltel  # noqa: E402
+from modeltel.otlp_encoding import OTLPSpanExporter  # noqa: E402  (the exporter instrument() installs)
 from modeltel.testing import OtlpBackend, RotelCollector  # noqa: E402
 
 

@@ -93,7 +93,7 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
     kwargs = _endpoint_kwargs(signal, protocol, endpoint)
     if protocol == "grpc":
         if signal == "traces":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            from modeltel.otlp_encoding import OTLPSpanExporter
 
             return OTLPSpanExporter(**kwargs)
         if signal == "metrics":

@@ -98,6 +98,9 @@ def _performance(options: CallbackOptions) -> Iterable[Observation]:
         yield Observation(value, attrs)
 
 
+# Models with more features export ml.data_quality.issues only for counts above zero.
+QUALITY_ZERO_SERIES_MAX_FEATURES = 100
+
 # ml.feature.name of data quality issues in columns the reference does not have.
 UNEXPECTED_FEATURE = "_unexpected"
 
@@ -141,8 +144,15 @@ def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
 
     for monitor in monitors():
         quality = monitor.inputs.quality.copy()
-        for position, feature in enumerate([*monitor.inputs.layout.names, UNEXPECTED_FEATURE]):
+        names = monitor.inputs.layout.names
+        # Zero series for every (feature, kind) give `increase()` a starting point, but a
+        # 500-feature model alone would be 2,004 series, past the SDK's default cardinality
+        # limit (2,000, then everything overflows): wider models export only counts > 0.
+        zeros = len(names) <= QUALITY_ZERO_SERIES_MAX_FEATURES
+        for position, feature in enumerate([*names, UNEXPECTED_FEATURE]):
             for k, kind in enumerate(QUALITY_KINDS):
+                if not zeros and quality[position, k] == 0:
+                    continue
                 yield Observation(
                     float(quality[position, k]),
                     {**monitor.attributes, semconv.ML_FEATURE_NAME: feature, semconv.ML_DATA_QUALITY_KIND: kind},
