@@ -54,7 +54,8 @@ def test_unconfigured_process_gets_sdk_providers_with_otlp_grpc_defaults():
         """
     )
     assert (out["tracer"], out["meter"], out["logger"]) == ("TracerProvider", "MeterProvider", "LoggerProvider")
-    assert out["span_exporters"] == ["opentelemetry.exporter.otlp.proto.grpc.trace_exporter.OTLPSpanExporter"]
+    # The SDK's OTLP/gRPC span exporter with modeltel's attribute encoding (a subclass).
+    assert out["span_exporters"] == ["modeltel.otlp_encoding.OTLPSpanExporter"]
     assert out["span_endpoints"] == ["localhost:4317"]
     assert out["readers"] == ["opentelemetry.exporter.otlp.proto.grpc.metric_exporter.OTLPMetricExporter"]
     assert out["service"].startswith("unknown_service")
