@@ -5,8 +5,9 @@ A LogisticRegression (20 features) with a drift reference and the label store on
 with one row at a time from ``--threads`` threads for ``--seconds``. The span queue is the
 SDK default (2,048) and its drops are counted by the SDK's own counter
 (``otel.sdk.processor.span.processed{error.type=queue_full}``); the receiver counts what
-arrives. Prints predictions per second (overall and per core used), spans dropped, spans
-received, and the same run uninstrumented for scale.
+arrives. The receiver runs in a process of its own, as a backend would: its decoding is not the
+model server's cost. Prints predictions per second (overall and per core used), spans
+dropped, spans received, and the same run uninstrumented for scale.
 
 Run: python benchmarks/throughput.py [--threads 4] [--seconds 20]
 """
@@ -32,7 +33,42 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 
 import modeltel  # noqa: E402
 from modeltel.otlp_encoding import OTLPSpanExporter  # noqa: E402  (the exporter instrument() installs)
-from modeltel.testing import OtlpBackend, RotelCollector  # noqa: E402
+from modeltel.testing import RotelCollector  # noqa: E402
+
+
+_RECEIVER = """
+import sys
+from modeltel.testing import OtlpBackend
+backend = OtlpBackend(keep=False).start()
+print(backend.port, flush=True)
+for line in sys.stdin:
+    if line.strip() == "reset":
+        backend.span_count = 0
+    print(backend.span_count, flush=True)
+backend.stop()
+"""
+
+
+class ReceiverProcess:
+    """An OTLP receiver that counts spans, in a child process; ``ask("count")`` reads it."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _RECEIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.port = int(self._process.stdout.readline())  # type: ignore[union-attr]
+
+    def ask(self, command: str) -> int:
+        self._process.stdin.write(command + "\n")  # type: ignore[union-attr]
+        self._process.stdin.flush()  # type: ignore[union-attr]
+        return int(self._process.stdout.readline())  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        self._process.stdin.close()  # type: ignore[union-attr]
+        self._process.wait(timeout=10)
 
 
 def run(predict: object, threads: int, seconds: float) -> tuple[int, float, float]:
@@ -65,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args(argv)
 
-    backend = OtlpBackend(keep=False).start()
+    backend = ReceiverProcess()
     collector = RotelCollector(backend.port, Path(tempfile.mkdtemp(prefix="modeltel-throughput-"))).start()
     reader = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
@@ -85,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     modeltel.instrument()
     modeltel.register(model, name="throughput", reference=reference)
     run(model.predict, args.threads, 2.0)  # warm-up
-    backend.span_count = 0
+    backend.ask("reset")
     calls, wall, cpu = run(model.predict, args.threads, args.seconds)
     provider.force_flush()
     time.sleep(1.0)
@@ -95,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             for m in sm.metrics:
                 if m.name == "otel.sdk.processor.span.processed":
                     dropped += sum(p.value for p in m.data.data_points if p.attributes.get("error.type"))
-    received = backend.span_count
+    received = backend.ask("count")
     modeltel.uninstrument()
     bare_calls, bare_wall, _ = run(model.predict, args.threads, min(args.seconds, 5.0))
     provider.shutdown()
