@@ -203,7 +203,10 @@ class LabelStore:
     def _evict(self, now: float) -> None:
         while self._order:
             number = self._order[0]
-            oldest = self._batches[number]
+            oldest = self._batches.get(number)
+            if oldest is None:  # filed twice under one number (never by next_batch)
+                self._order.popleft()
+                continue
             if self._rows <= self.max_entries and now - oldest.time <= self.max_age:
                 break
             self._order.popleft()
