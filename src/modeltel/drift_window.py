@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from modeltel import forksafe
+from modeltel.binning import GridBinner, exact_slots
 from modeltel.reference import CategoricalProfile, NumericProfile, category_key
 
 BLOCKS = 10  # the window moves in steps of a tenth of its length
@@ -36,6 +37,9 @@ MAX_BLOCK_BYTES = 4 << 20
 # fewer for wide models so the buffer stays within 128K floats (1 MB) per window.
 PENDING_ROWS = 1024
 PENDING_CELLS = 131_072
+
+# Buffers of at least this many rows are binned through the lookup tables (binning.py).
+GRID_MIN_ROWS = 32
 
 # Data quality kinds, in column order of the quality arrays.
 QUALITY_KINDS = ("missing", "out_of_range", "unseen_category", "type_mismatch")
@@ -79,11 +83,16 @@ class Layout:
             self.edges[row, : len(e)] = e
             self.last_edge_index[row] = len(e) - 1
         self.last_edge = self.edges[np.arange(len(self.numeric)), self.last_edge_index] if self.numeric else np.empty(0)
-        # Edge position k of every feature, contiguous: the comparison loop reads one row.
-        self.edges_by_position = np.ascontiguousarray(self.edges.T)
+        # Lookup tables for buffers of many rows: within 256K table entries per window.
+        self.grid = (
+            GridBinner(self.edges, self.last_edge_index, max(64, min(4096, 262_144 // len(self.numeric))))
+            if self.numeric and n_edges < 250
+            else None
+        )
         # True when the numeric features are exactly columns 0..n-1 (no gather needed).
         self.numeric_is_prefix = self.numeric == list(range(len(self.numeric)))
-        self.offsets = np.asarray(self.numeric, dtype=np.intp) * self.slots
+        # Column 1 + slot of each numeric feature in a (features, 1 + slots) bincount.
+        self.numeric_bases = 1 + np.arange(len(self.numeric), dtype=np.intp) * (self.slots + 1)
         self.category_index = [
             {c: k for k, c in enumerate(profiles[i].categories)} for i in self.categorical
         ]
@@ -185,31 +194,13 @@ class DriftWindow:
     # --- hot path ------------------------------------------------------------------------
 
     def bin_numeric(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Slot of every value of a (rows, numeric features) float sample; -1 for NaN.
-
-        The slot is the number of a feature's edges at or below the value (0 = underflow),
-        counted with one vectorised comparison per edge position across all rows and
-        features (a loop over ~11 edges, never over rows); +inf pads never compare true
-        except for +inf itself, which is capped at the overflow slot. The maximum edge
-        itself belongs to the last bin.
-        """
-        edges = self.layout.edges
-        with np.errstate(invalid="ignore"):
-            if values.size * edges.shape[1] <= 4096:
-                # Small samples (online calls): one broadcast comparison beats a loop.
-                slots = (values[:, :, None] >= edges[None, :, :]).sum(axis=2)
-            else:
-                # uint8 counters and a reused comparison buffer: ~2x faster than int sums.
-                slots = np.zeros(values.shape, dtype=np.uint8)
-                above = np.empty(values.shape, dtype=bool)
-                for edge in self.layout.edges_by_position:
-                    np.greater_equal(values, edge, out=above)
-                    slots += above.view(np.uint8)
-                slots = slots.astype(np.intp)
-        last = self.layout.last_edge_index
-        slots = np.where(values == self.layout.last_edge, last, np.minimum(slots, last + 1))
-        missing = np.isnan(values)
-        return np.where(missing, -1, slots), missing
+        """(slot of every value, NaN mask) of a (rows, numeric features) float sample; the
+        slot is -1 for NaN (modeltel.binning says how slots are counted). Buffers of many
+        rows go through the layout's lookup tables, a few rows through the edges directly."""
+        layout = self.layout
+        if layout.grid is not None and values.shape[0] >= GRID_MIN_ROWS:
+            return layout.grid.slots(values)
+        return exact_slots(values, layout.edges, layout.last_edge_index, layout.last_edge), np.isnan(values)
 
     def add(
         self,
@@ -288,18 +279,23 @@ class DriftWindow:
         quality = self._quality
         if numeric is not None and numeric.size:
             bins, missing = self.bin_numeric(numeric)
-            valid = ~missing
-            cell_weights = np.broadcast_to(weights[:, None], numeric.shape)
-            flat = (bins + layout.offsets[None, :])[valid]
-            valid_weights = cell_weights[valid]
-            counts += np.bincount(flat, weights=valid_weights, minlength=d * slots)
+            # One weighted bincount over (feature, 1 + slot): NaN's slot -1 lands in column 0,
+            # so counts, missing and out-of-range weights all come out of the same pass.
+            n_numeric, width = numeric.shape[1], slots + 1
+            index = (bins + layout.numeric_bases).ravel()
+            cell_weights = np.repeat(weights, n_numeric)
+            binned = np.bincount(index, weights=cell_weights, minlength=n_numeric * width).reshape(n_numeric, width)
+            counts.reshape(d, slots)[layout.numeric] += binned[:, 1:]
             if self.track_sums:
-                block.sums += np.bincount(flat, weights=numeric[valid] * valid_weights, minlength=d * slots).reshape(d, slots)
-            really_missing = missing if accounted is None else missing & ~accounted
-            quality[layout.numeric, MISSING] += (really_missing * cell_weights).sum(axis=0)
-            last_slot = layout.last_edge_index + 1
-            outside = valid & ((bins == 0) | (bins == last_slot[None, :]))
-            quality[layout.numeric, OUT_OF_RANGE] += (outside * cell_weights).sum(axis=0)
+                with np.errstate(invalid="ignore"):
+                    sums = np.bincount(index, weights=numeric.ravel() * cell_weights, minlength=n_numeric * width)
+                block.sums[layout.numeric] += sums.reshape(n_numeric, width)[:, 1:]
+            missing_weight = binned[:, 0]
+            if accounted is not None:  # NaN because of an issue already counted: not missing
+                missing_weight = missing_weight - ((missing & accounted) * weights[:, None]).sum(axis=0)
+            quality[layout.numeric, MISSING] += missing_weight
+            rows_at = np.arange(n_numeric)
+            quality[layout.numeric, OUT_OF_RANGE] += binned[:, 1] + binned[rows_at, layout.last_edge_index + 2]
             if self.errors is not None:
                 rows = len(numeric)
                 picked = slice(None) if rows <= self.errors_max_rows else np.linspace(0, rows - 1, self.errors_max_rows).astype(np.intp)
