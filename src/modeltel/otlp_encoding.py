@@ -24,6 +24,7 @@ from opentelemetry.exporter.otlp.proto.common._internal import _encode_key_value
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as _GrpcSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import ReadableSpan
 
 _DOUBLE = struct.Struct("<d")
 # One element of an array of doubles: ArrayValue.values (field 1, 9 bytes) holding
@@ -33,13 +34,20 @@ _SPAN_ATTRIBUTE = b"\x4a"  # Span.attributes: field 9, length-delimited
 _key_bytes: dict[str, bytes] = {}
 
 
-def _varint(n: int) -> bytes:
+def _slow_varint(n: int) -> bytes:
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+_SMALL_VARINTS = [_slow_varint(n) for n in range(4096)]  # lengths are almost always below
+
+
+def _varint(n: int) -> bytes:
+    return _SMALL_VARINTS[n] if 0 <= n < 4096 else _slow_varint(n)
 
 
 def _delimited(tag: bytes, body: bytes) -> bytes:
@@ -120,17 +128,15 @@ def _attribute(key: str, value: Any) -> bytes:
     return _delimited(_SPAN_ATTRIBUTE, head + _delimited(b"\x12", encoded))
 
 
-class _WithoutAttributes:
-    """A finished span as the SDK encoder sees it, less its attributes (written afterwards)."""
-
-    __slots__ = ("_span",)
-    attributes = None
-
-    def __init__(self, span: Any) -> None:
-        self._span = span
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._span, name)
+def _without_attributes(span: Any) -> Any:
+    """A copy of a finished SDK span less its attributes (written afterwards as bytes), or
+    None for anything else, or a span that dropped attributes (its count must be exported)."""
+    if type(span) is not ReadableSpan or not span._attributes or span.dropped_attributes:  # noqa: SLF001
+        return None
+    clone = object.__new__(ReadableSpan)
+    clone.__dict__.update(span.__dict__)
+    clone._attributes = None  # noqa: SLF001
+    return clone
 
 
 def encode_spans_fast(spans: Sequence[Any]) -> ExportTraceServiceRequest:
@@ -138,14 +144,17 @@ def encode_spans_fast(spans: Sequence[Any]) -> ExportTraceServiceRequest:
 
     >>> request = encode_spans_fast(finished_spans)
     """
-    request = encode_spans([_WithoutAttributes(span) for span in spans])
-    by_id = {_encode_span_id(span.context.span_id): span for span in spans if span.attributes}
+    stripped = [_without_attributes(span) for span in spans]
+    request = encode_spans([span if clone is None else clone for span, clone in zip(spans, stripped)])
+    by_id = {_encode_span_id(span.context.span_id): span for span, clone in zip(spans, stripped) if clone is not None}
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for encoded in scope_spans.spans:
                 span = by_id.get(encoded.span_id)
                 if span is not None:
-                    encoded.MergeFromString(b"".join([_attribute(k, v) for k, v in span.attributes.items()]))
+                    attributes = span._attributes  # noqa: SLF001
+                    items = getattr(attributes, "_dict", attributes).items()  # BoundedAttributes: its dict, lock-free once ended
+                    encoded.MergeFromString(b"".join([_attribute(k, v) for k, v in items]))
     return request
 
 
