@@ -71,3 +71,27 @@ def test_a_prediction_spans_arrays_and_edge_values():
     assert [v.string_value for v in decoded["ml.input.feature.names"].array_value.values] == ["amount", "age", "país"]
     assert [v.int_value for v in decoded["ml.output.class.counts"].array_value.values] == [0, -1, 2**62]
     assert decoded["big"].int_value == -(2**63)
+
+
+def test_status_remote_parents_trace_state_schema_urls_and_dropped_attributes():
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import SpanLimits
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags, TraceState
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(
+        resource=Resource({"service.name": "s"}, schema_url="https://opentelemetry.io/schemas/1.21.0"),
+        span_limits=SpanLimits(max_span_attributes=2),
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("scoped", "2.0", schema_url="https://example.com/schema")
+    remote = SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1), trace_state=TraceState([("k", "v"), ("a", "b")]))
+    with tracer.start_as_current_span("under a remote parent", context=trace.set_span_in_context(NonRecordingSpan(remote))) as span:
+        span.set_status(Status(StatusCode.ERROR, "model failed: ValueError"))
+    with tracer.start_as_current_span("ok status") as span:
+        span.set_status(Status(StatusCode.OK))
+    with tracer.start_as_current_span("too many attributes", attributes={"a": 1, "b": 2, "c": 3}):
+        pass
+    spans = list(exporter.get_finished_spans())
+    assert spans[-1].dropped_attributes == 1
+    assert encode_spans_fast(spans).SerializeToString() == encode_spans(spans).SerializeToString()

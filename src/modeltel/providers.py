@@ -93,7 +93,10 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
     kwargs = _endpoint_kwargs(signal, protocol, endpoint)
     if protocol == "grpc":
         if signal == "traces":
-            from modeltel.otlp_encoding import OTLPSpanExporter
+            try:
+                from modeltel.otlp_encoding import OTLPSpanExporter
+            except ImportError:  # it reads the SDK encoder's internals; another SDK may lack them
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
             return OTLPSpanExporter(**kwargs)
         if signal == "metrics":
