@@ -95,3 +95,19 @@ def test_status_remote_parents_trace_state_schema_urls_and_dropped_attributes():
     spans = list(exporter.get_finished_spans())
     assert spans[-1].dropped_attributes == 1
     assert encode_spans_fast(spans).SerializeToString() == encode_spans(spans).SerializeToString()
+
+
+def test_a_fault_in_the_fast_encoder_falls_back_to_the_sdks_and_is_counted(monkeypatch):
+    from modeltel import otlp_encoding
+
+    spans = _finished_spans([{"ml.model.name": "m", "ml.input.feature.mean": (1.0, 2.0)}])
+    errors = []
+    monkeypatch.setattr(otlp_encoding, "encode_spans_fast", lambda data: 1 / 0)
+    monkeypatch.setattr("modeltel.telemetry.report_internal_error", lambda site, exc, telemetry=None: errors.append(site))
+    exporter = otlp_encoding.OTLPSpanExporter(endpoint="http://127.0.0.1:1", insecure=True)
+    try:
+        request = exporter._translate_data(spans)
+    finally:
+        exporter.shutdown()
+    assert request.SerializeToString() == encode_spans(spans).SerializeToString()
+    assert errors == ["span_encoding"]

@@ -84,11 +84,12 @@ class Layout:
             self.last_edge_index[row] = len(e) - 1
         self.last_edge = self.edges[np.arange(len(self.numeric)), self.last_edge_index] if self.numeric else np.empty(0)
         # Lookup tables for buffers of many rows: within 256K table entries per window.
-        self.grid = (
-            GridBinner(self.edges, self.last_edge_index, max(64, min(4096, 262_144 // len(self.numeric))))
-            if self.numeric and n_edges < 250
-            else None
-        )
+        self.grid: GridBinner | None = None
+        if self.numeric and n_edges < 250:
+            try:
+                self.grid = GridBinner(self.edges, self.last_edge_index, max(64, min(4096, 262_144 // len(self.numeric))))
+            except (ValueError, FloatingPointError, OverflowError):  # odd edges: compare them directly
+                self.grid = None
         # True when the numeric features are exactly columns 0..n-1 (no gather needed).
         self.numeric_is_prefix = self.numeric == list(range(len(self.numeric)))
         # Column 1 + slot of each numeric feature in a (features, 1 + slots) bincount.

@@ -30,6 +30,7 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
 )
 from opentelemetry.exporter.otlp.proto.common._internal.trace_encoder import (
     _SPAN_KIND_MAP,
+    encode_spans,
     _encode_span,
     _encode_trace_state,
     _span_flags,
@@ -218,4 +219,10 @@ class OTLPSpanExporter(_GrpcSpanExporter):  # type: ignore[misc]
     """
 
     def _translate_data(self, data: Sequence[Any]) -> ExportTraceServiceRequest:
-        return encode_spans_fast(data)
+        try:
+            return encode_spans_fast(data)
+        except Exception as exc:  # noqa: BLE001 - a fault here must not lose the batch
+            from modeltel.telemetry import report_internal_error
+
+            report_internal_error("span_encoding", exc)
+            return encode_spans(data)
