@@ -155,3 +155,25 @@ def test_bad_arguments_get_clear_errors():
         modeltel.register(None)
     with pytest.raises(TypeError, match="feature_names"):
         modeltel.register(Plain(), feature_names="abc")
+
+
+def test_an_async_instance_method_shadowing_a_sync_class_method_is_awaited(spans):
+    # Whether the entry is a coroutine function is cached per class: an instance attribute
+    # that shadows the class's method must not take the class's answer.
+    class Model:
+        def predict(self, x):
+            return x
+
+    plain, shadowed = modeltel.wrap(Model(), name="plain"), Model()
+
+    async def slow_predict(x):
+        await asyncio.sleep(0.02)
+        return [v * 2 for v in x]
+
+    shadowed.predict = slow_predict
+    shadowed = modeltel.wrap(shadowed, name="shadowed")
+    assert plain.predict([1]) == [1]
+    assert asyncio.run(shadowed.predict([1, 2])) == [2, 4]
+    assert plain.predict([3]) == [3]
+    (span,) = [s for s in spans() if s.name == "predict shadowed"]
+    assert (span.end_time - span.start_time) / 1e9 >= 0.015  # the span covers the await

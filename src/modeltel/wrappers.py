@@ -59,13 +59,19 @@ _is_async: dict[tuple[type, str], bool] = {}
 def _is_coroutine_method(model: Any, operation: str, method: Any) -> bool:
     key = (type(model), operation)
     found = _is_async.get(key)
-    if found is None:
-        found = inspect.iscoroutinefunction(method)
-        if getattr(type(model), operation, None) is None:
-            return found  # an instance attribute: it may change, so not cached
-        if len(_is_async) < 1024:
-            _is_async[key] = found
+    if found is not None and (operation == "__call__" or _from_class(model, operation, method)):
+        return found
+    found = inspect.iscoroutinefunction(method)
+    # Cached only when the answer is the class's: calling an instance always goes through
+    # its class's __call__, and a method bound from the class's own function. Anything else
+    # (an instance attribute shadowing it, a staticmethod) is checked on every call.
+    if (operation == "__call__" or _from_class(model, operation, method)) and len(_is_async) < 1024:
+        _is_async[key] = found
     return found
+
+
+def _from_class(model: Any, operation: str, method: Any) -> bool:
+    return getattr(method, "__func__", None) is getattr(type(model), operation, None)
 
 
 def _observed_call(
@@ -124,9 +130,8 @@ def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:
 
 def _entry_property(operation: str) -> property:
     def get(self: ModelProxy) -> Any:
-        method = getattr(self.__wrapped__, operation)  # AttributeError keeps hasattr() honest
-
         model = self.__wrapped__
+        method = getattr(model, operation)  # AttributeError keeps hasattr() honest
         is_async = _is_coroutine_method(model, operation, method)
 
         def observed(*args: Any, **kwargs: Any) -> Any:
