@@ -83,11 +83,10 @@ class GridBinner:
         slots = found.astype(np.intp)
         rows, cols = np.nonzero(found == _AMBIGUOUS)
         if rows.size:
-            v = values[rows, cols]
-            with np.errstate(invalid="ignore"):
-                exact = (v[:, None] >= self.edges[cols]).sum(axis=1)
-            last = self.last_edge_index[cols]
-            slots[rows, cols] = np.where(v == self.last_edge[cols], last, np.minimum(exact, last + 1))
+            # The few values near an edge, as one row whose "features" are their own columns.
+            slots[rows, cols] = exact_slots(
+                values[rows, cols][None, :], self.edges[cols], self.last_edge_index[cols], self.last_edge[cols]
+            )[0]
         missing = np.isnan(values)
         slots[missing] = -1
         return slots, missing

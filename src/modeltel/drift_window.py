@@ -339,9 +339,7 @@ class DriftWindow:
                     and self._block_sampled - self._blocks[0].sampled >= self._min_sampled
                 )
             ):
-                dropped = self._blocks.popleft()
-                self._block_rows -= dropped.rows
-                self._block_sampled -= dropped.sampled
+                self._drop_oldest()
             self._drop_expired()
             self._current = current = self._new_block()
         return current
@@ -352,9 +350,12 @@ class DriftWindow:
             return
         horizon = time.monotonic() - self.window_seconds
         while self._blocks and self._blocks[0].started < horizon:
-            dropped = self._blocks.popleft()
-            self._block_rows -= dropped.rows
-            self._block_sampled -= dropped.sampled
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        dropped = self._blocks.popleft()
+        self._block_rows -= dropped.rows
+        self._block_sampled -= dropped.sampled
 
     # --- collection time -----------------------------------------------------------------
 
