@@ -187,7 +187,7 @@ class Call:
         duration = self._close_context()
         bind, span, attrs, telemetry = self._bind, self._span, self._attrs, self._telemetry
         try:
-            telemetry.duration.record(duration, bind.attributes)
+            telemetry.record_duration(bind.metric_key, bind.attributes, duration)
             if self._rows:
                 telemetry.tally(bind.metric_key, bind.attributes).add(self._rows)
             classes = _fitted_attribute(bind, self._model, "classes_")
