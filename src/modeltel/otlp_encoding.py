@@ -85,11 +85,28 @@ def _scalar(value: Any) -> bytes | None:
 
 # Arrays of doubles by length, tags filled in: a copy and one assignment per array.
 _double_templates: dict[int, np.ndarray] = {}
+_FLOAT_ONLY = {float}
+_STR_ONLY = {str}
 # Arrays that repeat span after span (a model's feature names, class labels), encoded once.
 _repeated: dict[tuple[Any, ...], bytes] = {}
 
 
+# The last array encoded and its bytes: a one-row summary's mean, min and max are one
+# tuple, encoded once for the three. Holding the tuple keeps the identity test sound.
+_last_doubles: tuple[Any, bytes] = ((), b"")
+
+
 def _doubles(values: Sequence[float]) -> bytes:
+    global _last_doubles
+    last, encoded = _last_doubles
+    if values is last and type(values) is tuple:
+        return encoded
+    encoded = _new_doubles(values)
+    _last_doubles = (values, encoded)
+    return encoded
+
+
+def _new_doubles(values: Sequence[float]) -> bytes:
     template = _double_templates.get(len(values))
     if template is None:
         template = np.empty(len(values), dtype=_DOUBLE_ELEMENT)
@@ -102,10 +119,11 @@ def _doubles(values: Sequence[float]) -> bytes:
 
 
 def _array(values: Sequence[Any]) -> bytes | None:
-    if values and type(values[0]) is float and all(type(v) is float for v in values):
+    # set(map(type, ...)) runs in C: a generator over every element cost more than the copy.
+    if values and type(values[0]) is float and set(map(type, values)) == _FLOAT_ONLY:
         return _doubles(values)
     # Only tuples of str: 1 == True == 1.0 would make other tuples share an entry.
-    cacheable = type(values) is tuple and all(type(v) is str for v in values)
+    cacheable = type(values) is tuple and set(map(type, values)) <= _STR_ONLY
     if cacheable:
         found = _repeated.get(values)
         if found is not None:
@@ -122,8 +140,41 @@ def _array(values: Sequence[Any]) -> bytes | None:
     return encoded_array
 
 
+# Whole entries whose value repeats span after span (the model's name, framework and
+# operation, a batch size of 1, a feature count, names), per key. A key seen with more than
+# a few distinct values (an id, a URL) is marked varying and not cached again, so the cache
+# holds only repeats and stays bounded. Values are keyed with their type: 1 == True == 1.0.
+_repeated_entries: dict[str, dict[tuple[type, Any], bytes] | None] = {}
+_REPEATED_TYPES = frozenset({str, int, bool})
+_MAX_KEYS = 1024
+_MAX_VALUES_PER_KEY = 16
+
+
 def _attribute(key: str, value: Any) -> bytes:
     """One Span.attributes entry (a KeyValue) as bytes."""
+    kind = type(value)
+    if not (kind in _REPEATED_TYPES or (kind is tuple and value and type(value[0]) is str)):
+        return _encoded_attribute(key, value)
+    values = _repeated_entries.get(key, ())
+    if values is None:  # a varying key
+        return _encoded_attribute(key, value)
+    if kind is tuple and not set(map(type, value)) <= _STR_ONLY:
+        return _encoded_attribute(key, value)
+    found = values.get((kind, value)) if values else None
+    if found is not None:
+        return found
+    encoded = _encoded_attribute(key, value)
+    if not values:
+        if len(_repeated_entries) < _MAX_KEYS:
+            _repeated_entries[key] = {(kind, value): encoded}
+    elif len(values) < _MAX_VALUES_PER_KEY:
+        values[(kind, value)] = encoded
+    else:
+        _repeated_entries[key] = None
+    return encoded
+
+
+def _encoded_attribute(key: str, value: Any) -> bytes:
     head = _key_bytes.get(key)
     if head is None:
         head = _delimited(b"\x0a", key.encode("utf-8"))
