@@ -359,3 +359,60 @@ def test_large_sampled_batches_keep_enough_sampled_rows_for_a_stable_psi():
     # cardinality limit): only the few out-of-range counts of undrifted data.
     quality = [p for p in metric_points("ml.data_quality.issues") if p.attributes.get("ml.model.name") == "wide-batches"]
     assert all(p.value > 0 for p in quality) and len(quality) < 100
+
+
+def test_threads_adding_while_others_bin_and_read_lose_no_rows():
+    # Buffers fill in one thread and are binned by whichever thread holds the binning role
+    # (the others queue theirs); readers wait for a settled window. A slow binning (the GIL
+    # lets go inside numpy) makes threads queue buffers and, past MAX_QUEUED, wait.
+    import threading
+    import time
+
+    from modeltel.drift_window import DriftWindow
+
+    profiles = Reference.from_data(X_TRAIN).features
+    window = DriftWindow(profiles, window_rows=10**9)
+    window._capacity = 64
+    window._new_buffer()
+    real_bin = window._bin
+    bins = []
+
+    def slow_bin(*item):
+        bins.append(threading.get_ident())
+        time.sleep(0.002)
+        real_bin(*item)
+
+    window._bin = slow_bin
+    rows = RNG.normal(size=(4, 1500, 3))
+    snapshots = []
+    done = threading.Event()
+
+    def add(k):
+        for i in range(rows.shape[1]):
+            window.add(rows[k, i : i + 1], [], 1, 1.0)
+
+    def read():
+        while not done.is_set():
+            snapshots.append(window.snapshot())
+
+    workers = [threading.Thread(target=add, args=(k,)) for k in range(4)]
+    reader = threading.Thread(target=read)
+    reader.start()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    done.set()
+    reader.join()
+    final = window.snapshot()
+    assert final.rows == rows.shape[0] * rows.shape[1]
+    assert np.array_equal(final.counts.sum(axis=1), np.full(3, final.rows))
+    serial = DriftWindow(profiles, window_rows=10**9)
+    serial._bin(serial._current, rows.reshape(-1, 3), [], np.ones(rows.shape[0] * rows.shape[1]), None)
+    assert np.array_equal(final.counts, serial.snapshot().counts)
+    # Every snapshot taken during the run was settled: each added row already binned.
+    assert len(snapshots) > 1
+    for snap in snapshots:
+        assert np.array_equal(snap.counts.sum(axis=1), np.full(3, snap.rows))
+    assert len(set(bins)) > 1, "binning moved between threads"
+    assert len(window._queued) == 0
