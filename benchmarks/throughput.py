@@ -2,9 +2,10 @@
 -> an OTLP receiver, with single-row predictions from several threads, and nothing dropped.
 
 A LogisticRegression (20 features) with a drift reference and the label store on is called
-with one row at a time from ``--threads`` threads for ``--seconds``. The span queue is the
-SDK default (2,048) and its drops are counted by the SDK's own counter
-(``otel.sdk.processor.span.processed{error.type=queue_full}``); the receiver counts what
+with one row at a time from ``--threads`` threads for ``--seconds``. The tracer provider is
+the one ``modeltel.instrument()`` installs (OTLP/gRPC, modeltel's span encoding, a queue of
+8,192 spans unless OTEL_BSP_MAX_QUEUE_SIZE says otherwise), and its drops are counted by
+the SDK's own counter (``otel.sdk.processor.span.processed{error.type=queue_full}``); the receiver counts what
 arrives. The receiver runs in a process of its own, as a backend would: its decoding is not the
 model server's cost. Prints predictions per second (overall and per core used), spans
 dropped, spans received, and the same run uninstrumented for scale.
@@ -28,11 +29,8 @@ os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
 from opentelemetry import metrics, trace  # noqa: E402
 from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 
 import modeltel  # noqa: E402
-from modeltel.otlp_encoding import OTLPSpanExporter  # noqa: E402  (the exporter instrument() installs)
 from modeltel.testing import RotelCollector  # noqa: E402
 
 
@@ -103,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
 
     backend = ReceiverProcess()
     collector = RotelCollector(backend.port, Path(tempfile.mkdtemp(prefix="modeltel-throughput-"))).start()
+    # The application's meter provider (read here for the SDK's drop counter); the tracer
+    # provider is the one modeltel.instrument() installs: OTLP/gRPC with modeltel's span
+    # exporter and export queue, as a one-line user gets.
     reader = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
-    provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=collector.endpoint)))
-    trace.set_tracer_provider(provider)
 
     from opentelemetry.instrumentation.utils import suppress_instrumentation
     from sklearn.linear_model import LogisticRegression
@@ -118,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     with suppress_instrumentation():
         reference = modeltel.Reference.from_data(X, predictions=model.predict_proba(X), labels=y)
 
-    modeltel.instrument()
+    modeltel.instrument(endpoint=collector.endpoint, service_name="throughput")
+    provider = trace.get_tracer_provider()
     modeltel.register(model, name="throughput", reference=reference)
     run(model.predict, args.threads, 2.0)  # warm-up
     backend.ask("reset")

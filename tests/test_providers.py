@@ -31,6 +31,7 @@ INSPECT = textwrap.dedent(
             procs = tp._active_span_processor._span_processors
             out["span_exporters"] = [name_of(exporter_of(p)) for p in procs]
             out["span_endpoints"] = [getattr(exporter_of(p), "_endpoint", None) for p in procs]
+            out["span_queues"] = [getattr(getattr(p, "_batch_processor", None), "_max_queue_size", None) for p in procs]
         if hasattr(mp, "_metric_readers"):
             out["readers"] = [name_of(getattr(r, "_exporter", r)) for r in mp._metric_readers]
         out["tp_id"], out["mp_id"] = id(tp), id(mp)
@@ -57,6 +58,7 @@ def test_unconfigured_process_gets_sdk_providers_with_otlp_grpc_defaults():
     # The SDK's OTLP/gRPC span exporter with modeltel's attribute encoding (a subclass).
     assert out["span_exporters"] == ["modeltel.otlp_encoding.OTLPSpanExporter"]
     assert out["span_endpoints"] == ["localhost:4317"]
+    assert out["span_queues"] == [8192]  # modeltel's default (the SDK's is 2,048)
     assert out["readers"] == ["opentelemetry.exporter.otlp.proto.grpc.metric_exporter.OTLPMetricExporter"]
     assert out["service"].startswith("unknown_service")
 
@@ -225,3 +227,15 @@ def test_bad_env_value_fails_at_instrument_naming_the_variable():
     )
     assert proc.returncode != 0
     assert "MODELTEL_SUMMARY_MAX_ROWS='a-few' is not an integer" in proc.stderr
+
+
+def test_the_span_queue_size_variable_wins_over_modeltels_default():
+    out = run(
+        """
+        import modeltel
+        modeltel.instrument(frameworks=[])
+        print(json.dumps(describe()))
+        """,
+        env={"OTEL_BSP_MAX_QUEUE_SIZE": "1000"},
+    )
+    assert out["span_queues"] == [1000]

@@ -127,6 +127,19 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
         otlp_protocol(signal, environ)
 
 
+# Spans the export queue holds when OTEL_BSP_MAX_QUEUE_SIZE is not set: four times the SDK's
+# 2,048. The export thread shares the GIL with the predicting threads, which can keep it from
+# running for most of a second (encoding a 512-span batch took up to 650 ms of wall time for
+# 20 ms of work with four busy threads), and 2,048 spans is under a second of a busy server's
+# traffic. A queued prediction span holds ~4 KB: 32 MB at most, used only while export lags.
+SPAN_QUEUE_SIZE = 8192
+
+
+def _span_queue_size(environ: Mapping[str, str]) -> int | None:
+    # None: the SDK reads the variable (and validates it) itself.
+    return None if environ.get("OTEL_BSP_MAX_QUEUE_SIZE") else SPAN_QUEUE_SIZE
+
+
 def install_providers(
     signals: list[str],
     *,
@@ -161,7 +174,9 @@ def install_providers(
         provider = TracerProvider(resource=resource)
         exporter = _exporter("traces", environ, endpoint)
         if exporter is not None:
-            provider.add_span_processor(BatchSpanProcessor(exporter, meter_provider=meter_provider))
+            provider.add_span_processor(
+                BatchSpanProcessor(exporter, max_queue_size=_span_queue_size(environ), meter_provider=meter_provider)
+            )
         trace.set_tracer_provider(provider)
         installed["traces"] = provider
     if "logs" in signals:
