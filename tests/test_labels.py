@@ -134,3 +134,18 @@ def test_torch_logits_are_joined_by_argmax_without_probability_metrics():
     modeltel.record_labels(modeltel.last_prediction_ids(), truth.tolist())
     assert performance("labels-logits", "accuracy") == pytest.approx(0.75)
     assert not metric_points("ml.performance", **{"ml.model.name": "labels-logits", "ml.performance.metric": "log_loss"})
+
+
+def test_large_cpu_tensor_outputs_are_stored_as_copies():
+    # The store copies a large CPU output into numpy (holding the model's own tensor made its
+    # next large call slower); a caller reusing the tensor in place cannot change what joins.
+    torch = pytest.importorskip("torch")
+    net = modeltel.register(torch.nn.Linear(4, 3).eval(), name="labels-large-tensor")
+    with torch.no_grad():
+        logits = net(torch.as_tensor(X[:600], dtype=torch.float32))  # 1,800 values
+    ids = modeltel.last_prediction_ids()
+    truth = logits.argmax(dim=1).numpy().copy()
+    logits.zero_()  # the caller reuses the buffer: argmax would now say class 0 everywhere
+    assert (truth != 0).sum() > 100
+    modeltel.record_labels(ids, truth.tolist())
+    assert performance("labels-large-tensor", "accuracy") == pytest.approx(1.0)
