@@ -46,7 +46,9 @@ def models(features: int) -> list[tuple[str, Callable[[np.ndarray], object], np.
             reference = modeltel.Reference.from_data(X[5000:10000], predictions=model.predict_proba(X[5000:10000]),
                                                      labels=y[5000:10000])
             modeltel.register(model, name=name, reference=reference)
-            out.append((name, model.predict_proba, X))
+            # Looked up at each call: a method bound before instrument() stays unpatched (its
+            # inner calls, a forest's trees, would be observed instead).
+            out.append((name, lambda batch, m=model: m.predict_proba(batch), X))
     try:
         import torch
     except ImportError:
