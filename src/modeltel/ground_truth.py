@@ -83,7 +83,7 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
     if isinstance(result, np.ndarray):
         result = result.copy()
     elif hasattr(result, "detach"):
-        result = _stored_tensor(result)
+        result = _stored_tensor(result, ids.rows)
     (_store or store()).add(
         StoredBatch(
             ids.batch, key, time.monotonic(), pack_span_context(span_context), result, bind.operation,
@@ -93,20 +93,22 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
     )
 
 
-# CPU tensors with at least this many values are stored as numpy copies.
+# CPU tensor outputs of batches this large are stored as numpy copies.
+_COPY_TENSOR_ROWS = 64
 _COPY_TENSOR_VALUES = 1024
 
 
-def _stored_tensor(t: Any) -> Any:
+def _stored_tensor(t: Any, rows: int) -> Any:
     """What the store keeps of a tensor output. A large CPU tensor is copied into a numpy
     array: keeping the model's own output tensor alive made its next large call slower
     (a 20-64-64-2 MLP at 10,000 rows: ~100-150 us more per call than with the copy, which
-    costs ~10 us). Small ones, tensors on an accelerator and dtypes numpy lacks stay
-    tensors; only a tensor in an autograd graph is detached (so the store does not keep the
-    graph alive; detach() costs a dispatch)."""
+    costs ~10 us). Small batches (there the two extra tensor calls would cost more than
+    they save), tensors on an accelerator and dtypes numpy lacks stay tensors. Only a
+    tensor in an autograd graph is detached (so the store does not keep the graph alive;
+    detach() costs a dispatch)."""
     if getattr(t, "requires_grad", True):
         t = t.detach()
-    if getattr(t, "is_cpu", False) and t.numel() >= _COPY_TENSOR_VALUES:
+    if rows >= _COPY_TENSOR_ROWS and getattr(t, "is_cpu", False) and t.numel() >= _COPY_TENSOR_VALUES:
         try:
             return t.numpy().copy()
         except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
