@@ -185,7 +185,8 @@ def _row_attributes(
         return None
     is_float = kind == "f"
     if ndim == 2 and is_float:
-        if not all(v == v for v in row):
+        # map() over C functions rather than generators: this runs on every single-row call.
+        if any(map(math.isnan, row)):
             return None  # NaN: leave it to the general path
         if operation in PROBA_OPERATIONS:
             probabilities = (
@@ -194,7 +195,8 @@ def _row_attributes(
         elif (
             operation in _MAYBEPROBA_OPERATIONS
             and len(row) >= 2
-            and all(0.0 <= v <= 1.0 for v in row)
+            and min(row) >= 0.0
+            and max(row) <= 1.0
             and abs(sum(row) - 1.0) <= 1e-3
         ):
             probabilities = row
@@ -226,7 +228,7 @@ def _row_attributes(
         return {semconv.ML_OUTPUT_MEAN: value, semconv.ML_OUTPUT_MIN: value, semconv.ML_OUTPUT_MAX: value}
     if ndim == 1 or kind == "b":
         return None  # leave these to the general path
-    values = tuple(float(v) for v in row[:max_columns])
+    values = tuple(map(float, row[:max_columns]))
     return {semconv.ML_OUTPUT_MEAN: values, semconv.ML_OUTPUT_MIN: values, semconv.ML_OUTPUT_MAX: values}
 
 
