@@ -272,7 +272,15 @@ class DriftWindow:
                 self._quality_seen += quality * weight  # counted over the sample: scale to the batch
             if sampled > self._capacity:  # a sample larger than the buffer: bin it at once
                 self._take_buffer()
-                self._queued.append((block, numeric, categorical, np.full(sampled, float(weight)), accounted))
+                # Copied: another thread may bin it after this call has returned, and the
+                # sample can be a view of the caller's input.
+                self._queued.append((
+                    block,
+                    None if numeric is None else numeric.copy(),
+                    categorical,
+                    np.full(sampled, float(weight)),
+                    None if accounted is None else accounted.copy(),
+                ))
             else:
                 if self._pending + sampled > self._capacity:
                     self._take_buffer()
