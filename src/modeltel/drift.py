@@ -267,7 +267,7 @@ class DriftMonitor:
         profile) and the input data quality counts since start: what a window snapshot
         (modeltel.window_snapshot) is made of, read through this one accessor."""
         outputs = self.outputs.snapshot() if self.outputs is not None else None
-        return self.inputs.snapshot(), outputs, self.inputs.quality.copy()
+        return self.inputs.snapshot(), outputs, self.inputs.quality
 
 
 def _scores(window: DriftWindow, snapshot: Any, methods: Sequence[str]) -> Iterator[tuple[str, str, float]]:

@@ -153,7 +153,7 @@ def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
     from modeltel.drift_window import QUALITY_KINDS
 
     for monitor in monitors():
-        quality = monitor.inputs.quality.copy()
+        quality = monitor.inputs.quality  # a copy, read once
         names = monitor.inputs.layout.names
         # Zero series for every (feature, kind) give `increase()` a starting point, but a
         # 500-feature model alone would be 2,004 series, past the SDK's default cardinality
@@ -191,8 +191,8 @@ def _per_bin(table: Callable[[Any], Any]) -> Iterable[Observation]:
 
 
 def _distribution(options: CallbackOptions) -> Iterable[Observation]:
-    # One read: each read of the property bins the window's buffered rows under its lock.
-    return _per_bin(lambda monitor: monitor.inputs.distribution.copy())
+    # One read (a copy): each read of the property bins the window's buffered rows under its lock.
+    return _per_bin(lambda monitor: monitor.inputs.distribution)
 
 
 def _reference_distribution(options: CallbackOptions) -> Iterable[Observation]:
