@@ -136,16 +136,42 @@ def test_torch_logits_are_joined_by_argmax_without_probability_metrics():
     assert not metric_points("ml.performance", **{"ml.model.name": "labels-logits", "ml.performance.metric": "log_loss"})
 
 
-def test_large_cpu_tensor_outputs_are_stored_as_copies():
-    # The store copies a large CPU output into numpy (holding the model's own tensor made its
-    # next large call slower); a caller reusing the tensor in place cannot change what joins.
+@pytest.mark.parametrize("rows", [1, 600])
+def test_cpu_tensor_outputs_are_stored_as_copies(rows):
+    # The store copies a CPU output into numpy (holding the model's own tensor made its
+    # next large call slower, and tensors are objects the collector tracks); a caller reusing
+    # the tensor in place cannot change what joins.
     torch = pytest.importorskip("torch")
     net = modeltel.register(torch.nn.Linear(4, 3).eval(), name="labels-large-tensor")
     with torch.no_grad():
-        logits = net(torch.as_tensor(X[:600], dtype=torch.float32))  # 1,800 values
+        logits = net(torch.as_tensor(X[:rows], dtype=torch.float32))
     ids = modeltel.last_prediction_ids()
     truth = logits.argmax(dim=1).numpy().copy()
-    logits.zero_()  # the caller reuses the buffer: argmax would now say class 0 everywhere
-    assert (truth != 0).sum() > 100
+    logits.neg_()  # the caller reuses the buffer: argmax now picks another class in every row
+    assert (logits.argmax(dim=1).numpy() != truth).all()
     modeltel.record_labels(ids, truth.tolist())
     assert performance("labels-large-tensor", "accuracy") == pytest.approx(1.0)
+
+
+def test_stored_predictions_are_not_tracked_by_the_garbage_collector():
+    # A full store holds 100,000 entries; as tracked objects every full collection walked them.
+    import gc
+
+    torch = pytest.importorskip("torch")
+    net = modeltel.register(torch.nn.Linear(4, 3).eval(), name="labels-untracked")
+    reg = modeltel.register(LinearRegression().fit(X, X[:, 0]), name="labels-untracked-sk")
+    with torch.no_grad():
+        for i in range(5):
+            net(torch.as_tensor(X[i : i + 1], dtype=torch.float32))
+            reg.predict(X[i : i + 3])
+    with modeltel.prediction_ids(["u-1", "u-2"]):
+        reg.predict(X[:2])
+    modeltel.record_labels(["u-1"], [0.0])  # a resolved batch too
+    # A tuple is untracked when a collection finds its items untracked; one whose items are
+    # newer tuples (the ids) waits for the next collection.
+    gc.collect()
+    gc.collect()
+    entries = list(ground_truth.store()._batches.values())
+    assert len(entries) >= 11
+    assert [e for e in entries if gc.is_tracked(e)] == []
+    assert ground_truth.store()._resolved and not any(gc.is_tracked(r) for r in ground_truth.store()._resolved.values())

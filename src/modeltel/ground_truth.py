@@ -83,7 +83,7 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
     if isinstance(result, np.ndarray):
         result = result.copy()
     elif hasattr(result, "detach"):
-        result = _stored_tensor(result, ids.rows)
+        result = _stored_tensor(result)
     (_store or store()).add(
         StoredBatch(
             ids.batch, key, time.monotonic(), pack_span_context(span_context), result, bind.operation,
@@ -93,22 +93,17 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
     )
 
 
-# CPU tensor outputs of batches this large are stored as numpy copies.
-_COPY_TENSOR_ROWS = 64
-_COPY_TENSOR_VALUES = 1024
-
-
-def _stored_tensor(t: Any, rows: int) -> Any:
-    """What the store keeps of a tensor output. A large CPU tensor is copied into a numpy
-    array: keeping the model's own output tensor alive made its next large call slower
-    (a 20-64-64-2 MLP at 10,000 rows: ~100-150 us more per call than with the copy, which
-    costs ~10 us). Small batches (there the two extra tensor calls would cost more than
-    they save), tensors on an accelerator and dtypes numpy lacks stay tensors. Only a
-    tensor in an autograd graph is detached (so the store does not keep the graph alive;
-    detach() costs a dispatch)."""
+def _stored_tensor(t: Any) -> Any:
+    """What the store keeps of a tensor output: a CPU tensor as a numpy copy. Keeping the
+    model's own output tensor made its next large call slower (a 20-64-64-2 MLP at 10,000
+    rows: ~100-150 us more per call than with the copy, which costs ~10 us), and a tensor is
+    an object the garbage collector tracks while a numpy array is not (the store's entries
+    must stay untracked: see StoredBatch). Tensors on an accelerator and dtypes numpy lacks
+    stay tensors; only a tensor in an autograd graph is detached (so the store does not keep
+    the graph alive; detach() costs a dispatch)."""
     if getattr(t, "requires_grad", True):
         t = t.detach()
-    if rows >= _COPY_TENSOR_ROWS and getattr(t, "is_cpu", False) and t.numel() >= _COPY_TENSOR_VALUES:
+    if getattr(t, "is_cpu", False):
         try:
             return t.numpy().copy()
         except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
@@ -116,18 +111,15 @@ def _stored_tensor(t: Any, rows: int) -> Any:
     return t
 
 
-def _resolve(batch: StoredBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """Per-row predictions (and probabilities) of a stored batch, computed once."""
-    if batch.resolved is None:
-        predicted, proba = _outputs(batch.output, batch.operation, batch.classes, batch.rows)
-        if predicted is None:
-            return None
-        if batch.offset:
-            predicted = predicted[batch.offset :]
-            proba = None if proba is None else proba[batch.offset :]
-        batch.resolved = (predicted, proba)
-        batch.output = None  # the raw output is no longer needed
-    return batch.resolved
+def _per_row(batch: StoredBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Per-row predictions (and probabilities) of a stored batch."""
+    predicted, proba = _outputs(batch.output, batch.operation, batch.classes, batch.rows)
+    if predicted is None:
+        return None
+    if batch.offset:
+        predicted = predicted[batch.offset :]
+        proba = None if proba is None else proba[batch.offset :]
+    return predicted, proba
 
 
 def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -184,7 +176,7 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
                 unknown += 1
             continue
         batch, row = found
-        resolved = _resolve(batch)
+        resolved = store().resolved(batch, _per_row)
         if resolved is None:  # an output with no per-row view
             unknown += 1
             continue
