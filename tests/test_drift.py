@@ -318,14 +318,20 @@ def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
     from modeltel.reference import category_key
 
     index = {"1": 0, "2": 1, "a": 2, "2.5": 3}
-    cells = st.one_of(st.sampled_from([1, 2, 3, 1.0, 2.0, 2.5, float("nan"), None, "a", "b", True]), st.integers(0, 4))
+    # Small non-negative integers take the bincount path; negative and large ones np.unique's.
+    cells = st.one_of(
+        st.sampled_from([1, 2, 3, 1.0, 2.0, 2.5, float("nan"), None, "a", "b", True]),
+        st.integers(0, 4), st.integers(-3, 5000),
+    )
 
-    @settings(max_examples=200, deadline=None)
-    @given(st.lists(cells, max_size=30), st.sampled_from(["object", "int", "float"]))
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(cells, max_size=30), st.sampled_from(["object", "int", "uint8", "float"]))
     def check(values, kind):
-        if kind == "int":
+        if kind in ("int", "uint8"):
             values = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-            array = np.array(values, dtype=np.int64)
+            if kind == "uint8":
+                values = [v for v in values if 0 <= v < 256]
+            array = np.array(values, dtype=np.int64 if kind == "int" else np.uint8)
         elif kind == "float":
             values = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
             array = np.array(values, dtype=np.float64)

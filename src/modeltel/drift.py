@@ -84,7 +84,9 @@ class DriftMonitor:
             order = {n: k for k, n in enumerate(self._numeric_names)}
             self._pca_columns = np.array([order[f] for f in pca.features], dtype=np.intp)
             self._pca_mean = np.asarray(pca.mean)
-            self._pca_scale = np.asarray(pca.scale)
+            self._pca_inverse_scale = 1.0 / np.asarray(pca.scale)
+            # Every numeric column, in order: no gather.
+            self._pca_takes_all = np.array_equal(self._pca_columns, np.arange(len(self._numeric_names)))
             self._pca_components = np.asarray(pca.components)
 
     @property
@@ -220,9 +222,12 @@ class DriftMonitor:
         """Per-row PCA reconstruction errors of binned rows (the window calls it in bulk)."""
         if self._pca_columns is None:
             return None
-        values = numeric[:, self._pca_columns]
-        values = np.where(np.isfinite(values), values, self._pca_mean)  # impute as the reference did
-        return reconstruction_error((values - self._pca_mean) / self._pca_scale, self._pca_components)
+        values = numeric if self._pca_takes_all else numeric[:, self._pca_columns]
+        z = values - self._pca_mean
+        if not np.isfinite(z.sum()):  # rare: impute as the reference did (z = 0 at the mean)
+            z = np.where(np.isfinite(z), z, 0.0)
+        z *= self._pca_inverse_scale
+        return reconstruction_error(z, self._pca_components)
 
     # --- collection time -----------------------------------------------------------------
 

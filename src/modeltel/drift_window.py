@@ -95,6 +95,10 @@ class Layout:
                 self.grid = None
         # True when the numeric features are exactly columns 0..n-1 (no gather needed).
         self.numeric_is_prefix = self.numeric == list(range(len(self.numeric)))
+        # The numeric features' rows in per-feature arrays: a slice when they lead (a view,
+        # cheaper than gathering by a list of positions).
+        self.numeric_rows: slice | list[int] = slice(0, len(self.numeric)) if self.numeric_is_prefix else self.numeric
+        self.numeric_positions = np.arange(len(self.numeric))
         # Column 1 + slot of each numeric feature in a (features, 1 + slots) bincount.
         self.numeric_bases = 1 + np.arange(len(self.numeric), dtype=np.intp) * (self.slots + 1)
         self.category_index = [
@@ -119,6 +123,15 @@ def category_codes(values: np.ndarray, index: dict[str, int], other: int) -> tup
         missing = np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values))
         present = values[~missing]
         return missing, np.fromiter((index.get(category_key(v), other) for v in present), np.intp, len(present))
+    if kind in "iu" and values.size and values.ndim == 1:
+        # Small non-negative integers (predicted classes, argmax indices): a bincount finds the
+        # distinct values without np.unique's sort (~5x faster on a 256-row sample).
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high < 4096:
+            seen = np.flatnonzero(np.bincount(values, minlength=high + 1)).tolist()
+            lookup = np.full(high + 1, other, dtype=np.intp)
+            lookup[seen] = [index.get(category_key(u), other) for u in seen]
+            return np.zeros(len(values), dtype=bool), lookup.take(values)
     missing = np.isnan(values) if kind in "fc" else np.zeros(len(values), dtype=bool)
     uniques, inverse = np.unique(values[~missing] if kind in "fc" else values, return_inverse=True)
     lookup = np.fromiter((index.get(category_key(u), other) for u in uniques), np.intp, len(uniques))
@@ -352,33 +365,47 @@ class DriftWindow:
         quality = self._quality
         if numeric is not None and numeric.size:
             bins, missing = self.bin_numeric(numeric)
-            # One weighted bincount over (feature, 1 + slot): NaN's slot -1 lands in column 0,
-            # so counts, missing and out-of-range weights all come out of the same pass.
+            # One bincount over (feature, 1 + slot): NaN's slot -1 lands in column 0, so
+            # counts, missing and out-of-range weights all come out of the same pass.
             n_numeric, width = numeric.shape[1], slots + 1
             index = (bins + layout.numeric_bases).ravel()
-            cell_weights = np.repeat(weights, n_numeric)
-            binned = np.bincount(index, weights=cell_weights, minlength=n_numeric * width).reshape(n_numeric, width)
-            counts.reshape(d, slots)[layout.numeric] += binned[:, 1:]
+            # A buffer of rows of one weight (one call's sample, or single-row calls) counts
+            # rows and scales once: cheaper than a weight per cell.
+            weight = float(weights[0])
+            uniform = not (weights != weight).any()
+            if uniform:
+                binned = np.bincount(index, minlength=n_numeric * width).reshape(n_numeric, width) * weight
+            else:
+                cell_weights = np.repeat(weights, n_numeric)
+                binned = np.bincount(index, weights=cell_weights, minlength=n_numeric * width).reshape(n_numeric, width)
+            numeric_rows = layout.numeric_rows
+            counts.reshape(d, slots)[numeric_rows] += binned[:, 1:]
             if self.track_sums:
                 with np.errstate(invalid="ignore"):
-                    sums = np.bincount(index, weights=numeric.ravel() * cell_weights, minlength=n_numeric * width)
-                block.sums[layout.numeric] += sums.reshape(n_numeric, width)[:, 1:]
+                    if uniform:
+                        sums = np.bincount(index, weights=numeric.ravel(), minlength=n_numeric * width) * weight
+                    else:
+                        sums = np.bincount(index, weights=numeric.ravel() * cell_weights, minlength=n_numeric * width)
+                block.sums[numeric_rows] += sums.reshape(n_numeric, width)[:, 1:]
             missing_weight = binned[:, 0]
             if accounted is not None:  # NaN because of an issue already counted: not missing
                 missing_weight = missing_weight - ((missing & accounted) * weights[:, None]).sum(axis=0)
-            quality[layout.numeric, MISSING] += missing_weight
-            rows_at = np.arange(n_numeric)
-            quality[layout.numeric, OUT_OF_RANGE] += binned[:, 1] + binned[rows_at, layout.last_edge_index + 2]
+            quality[numeric_rows, MISSING] += missing_weight
+            quality[numeric_rows, OUT_OF_RANGE] += binned[:, 1] + binned[layout.numeric_positions, layout.last_edge_index + 2]
             if self.errors is not None:
                 rows = len(numeric)
                 picked = slice(None) if rows <= self.errors_max_rows else np.linspace(0, rows - 1, self.errors_max_rows).astype(np.intp)
                 errors = self.errors(numeric[picked])
                 if errors is not None and errors.size:
                     # The picked rows' weighted mean error stands for every binned row.
-                    chosen = weights[picked]
-                    total = float(weights.sum())
-                    block.error_sum += float(errors @ chosen) / float(chosen.sum()) * total
-                    block.error_rows += total
+                    if uniform:
+                        block.error_sum += float(errors.mean()) * weight * rows
+                        block.error_rows += weight * rows
+                    else:
+                        chosen = weights[picked]
+                        total = float(weights.sum())
+                        block.error_sum += float(errors @ chosen) / float(chosen.sum()) * total
+                        block.error_rows += total
         for position, values, index in zip(layout.categorical, categorical, layout.category_index):
             other = len(index)
             missing, codes = category_codes(values, index, other)
