@@ -83,7 +83,7 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
     if isinstance(result, np.ndarray):
         result = result.copy()
     elif hasattr(result, "detach"):
-        result = _stored_tensor(result)
+        result = _stored_tensor(result, ids.rows)
     (_store or store()).add(
         StoredBatch(
             ids.batch, key, time.monotonic(), pack_span_context(span_context), result, bind.operation,
@@ -93,17 +93,23 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
     )
 
 
-def _stored_tensor(t: Any) -> Any:
-    """What the store keeps of a tensor output: a CPU tensor as a numpy copy. Keeping the
-    model's own output tensor made its next large call slower (a 20-64-64-2 MLP at 10,000
-    rows: ~100-150 us more per call than with the copy, which costs ~10 us), and a tensor is
-    an object the garbage collector tracks while a numpy array is not (the store's entries
-    must stay untracked: see StoredBatch). Tensors on an accelerator and dtypes numpy lacks
-    stay tensors; only a tensor in an autograd graph is detached (so the store does not keep
-    the graph alive; detach() costs a dispatch)."""
+# CPU tensor outputs of batches this large are stored as numpy copies.
+_COPY_TENSOR_ROWS = 64
+_COPY_TENSOR_VALUES = 1024
+
+
+def _stored_tensor(t: Any, rows: int) -> Any:
+    """What the store keeps of a tensor output. A large CPU tensor is copied into a numpy
+    array: keeping the model's own output tensor alive made its next large call slower
+    (a 20-64-64-2 MLP at 10,000 rows: ~100-150 us more per call than with the copy, which
+    costs ~10 us). Small batches keep their tensor: the copy of a fresh one-row output cost
+    ~7 us in the call (overhead.py: torch 1-row ratio 2.15 -> 2.42), though a tensor keeps its
+    store entry tracked by the garbage collector (StoredBatch). Tensors on an accelerator and
+    dtypes numpy lacks stay tensors; only a tensor in an autograd graph is detached (so the
+    store does not keep the graph alive; detach() costs a dispatch)."""
     if getattr(t, "requires_grad", True):
         t = t.detach()
-    if getattr(t, "is_cpu", False):
+    if rows >= _COPY_TENSOR_ROWS and getattr(t, "is_cpu", False) and t.numel() >= _COPY_TENSOR_VALUES:
         try:
             return t.numpy().copy()
         except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
