@@ -56,12 +56,12 @@ class GridBinner:
         width = cells + 2  # cell 0: below the first edge; cells + 1: at or above the last
         self.base = np.arange(features, dtype=np.intp) * width
         # Per cell: the edges certainly at or below any value landing there (``below``), the
-        # one edge that may or may not be (``compare``; +inf when none), and whether two or
-        # more may be (``ambiguous``: compare exactly). A value's slot is then
-        # below + (value >= compare): three passes instead of gathering the values near an
-        # edge and comparing them with every edge.
-        below = np.zeros((features, width), dtype=np.intp)
-        compare = np.full((features, width), np.inf)
+        # one edge that may or may not be (``compare``; NaN, which compares false, when none),
+        # and whether two or more may be (``ambiguous``: compare exactly). A value's slot is
+        # then below + (value >= compare): three passes instead of gathering the values near
+        # an edge and comparing them with every edge.
+        below = np.zeros((features, width), dtype=np.int16)  # at most 250 edges (drift_window)
+        compare = np.full((features, width), np.nan)
         ambiguous = np.ones((features, width), dtype=bool)
         cell = np.arange(width)
         for f in np.flatnonzero(usable):
