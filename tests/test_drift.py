@@ -310,6 +310,70 @@ def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
     assert out_of_range == expected
 
 
+def test_single_numeric_rows_take_a_python_path_that_counts_like_add():
+    # One row of numbers (online serving) skips add()'s numpy calls; every count, sum, quality
+    # figure and out-of-range count must be what add() gives for the same rows.
+    from modeltel.drift import DriftMonitor
+    from modeltel.drift_window import DriftWindow
+
+    torch = pytest.importorskip("torch")
+    reference = Reference.from_data(X_TRAIN)
+    settings = modeltel.config.Settings()
+    rows = RNG.normal(size=(2600, 3)) * 2  # more than a 1,024-row buffer and several blocks
+    rows[::9, 1] = np.nan
+    rows[::13, 2] = np.inf
+    rows[::17, 0] = -np.inf
+    fast = DriftMonitor("fast", None, reference, settings)
+    plain = DriftWindow(reference.features, settings.drift_window, track_distribution=settings.export_distribution,
+                        errors=fast.inputs.errors)
+    kinds = [lambda r: r, lambda r: r[None, :], lambda r: torch.as_tensor(r[None, :]),
+             lambda r: r.astype(np.float32), lambda r: np.round(r * 0).astype(np.int64) if np.isfinite(r).all() else r]
+    out_fast = out_plain = 0
+    for i, row in enumerate(rows):
+        x = kinds[i % len(kinds)](row)
+        out_fast += fast.observe_inputs(x, 1, None)
+        as_array = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+        out_plain += plain.add(as_array.reshape(1, -1).astype(np.float64), [], 1, 1.0)
+    a, b = fast.inputs.snapshot(), plain.snapshot()
+    assert np.array_equal(a.counts, b.counts) and a.rows == b.rows == 2600
+    assert np.array_equal(a.sums, b.sums, equal_nan=True)
+    assert a.error_sum == pytest.approx(b.error_sum) and a.error_rows == b.error_rows
+    assert np.array_equal(fast.inputs.quality, plain.quality)
+    assert out_fast == out_plain > 0
+
+
+@pytest.mark.parametrize("task", ["classes", "regression"])
+def test_single_row_outputs_take_a_python_path_that_counts_like_the_general_one(task, monkeypatch):
+    from modeltel import drift
+    from modeltel.drift import DriftMonitor
+
+    torch = pytest.importorskip("torch")
+    if task == "classes":
+        reference = Reference.from_data(X_TRAIN, predictions=np.eye(3)[RNG.integers(0, 3, 5000)] * 0.8 + 0.1)
+        outputs = [np.array([[0.2, 0.5, 0.3]]), np.array([[0.4, 0.4, 0.2]]), torch.tensor([[0.1, 0.1, 0.8]]),
+                   np.array([2]), np.array([[1]]), torch.tensor([0]), np.array([[np.nan, 0.5, 0.5]]),
+                   np.array([[3, 9, 9]]), np.array([True]), np.array(1.0), torch.tensor([[5.0, -1.0, 7.0]])]
+    else:
+        reference = Reference.from_data(X_TRAIN, predictions=X_TRAIN[:, 0])
+        outputs = [np.array([0.3]), np.array([[-2.5]]), torch.tensor([9.0]), np.array([np.nan]), np.array(np.inf),
+                   np.array([1]), torch.tensor([[0.25]]), np.array([[0.2, 0.9]])]
+    settings = modeltel.config.Settings()
+    fast = DriftMonitor("fast", None, reference, settings)
+    plain = DriftMonitor("plain", None, reference, settings)
+    general = drift._one_prediction
+    for i in range(300):
+        y = outputs[i % len(outputs)]
+        fast.observe_outputs(y, 1)
+        monkeypatch.setattr(drift, "_one_prediction", lambda y: None)
+        plain.observe_outputs(y, 1)
+        monkeypatch.setattr(drift, "_one_prediction", general)
+    a, b = fast.outputs.snapshot(), plain.outputs.snapshot()
+    assert a.rows == b.rows == 300
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.sums, b.sums, equal_nan=True)
+    assert np.array_equal(fast.outputs.quality, plain.outputs.quality)
+    assert general(outputs[0]) is not None and general(np.array([[np.nan, 1.0]])) is None
+
+
 def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
     from hypothesis import given, settings
     from hypothesis import strategies as st

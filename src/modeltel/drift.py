@@ -26,10 +26,13 @@ from modeltel.inputs import (
     MAPPING,
     NDARRAY,
     SEQUENCE,
+    TENSOR,
+    input_kind,
     is_columnar,
     leading_is_rows,
     on_host,
     sample_index,
+    single_row_tensor,
     take_rows,
 )
 from modeltel.reference import (
@@ -73,6 +76,9 @@ class DriftMonitor:
             if reference.predictions is not None
             else None
         )
+        self._numeric_predictions = isinstance(reference.predictions, NumericProfile)
+        # A numeric prediction the output window bins as its one numeric feature.
+        self._numeric_output_row = self.outputs is not None and self.outputs.layout.numeric == [0]
         self._warned: set[str] = set()
         layout = self.inputs.layout
         self._width = len(layout.names)
@@ -102,6 +108,10 @@ class DriftMonitor:
         """Bin a sample of ``x`` into the input window; returns sampled out-of-range values."""
         if rows <= 0:
             return 0
+        if rows == 1 and self._all_numeric:
+            row = _numeric_row(x, self._width)
+            if row is not None:
+                return self.inputs.add_row(row)
         sample = _row_sample(x, self._max_rows, self.settings.device_summaries)
         if sample is None:
             return 0
@@ -131,6 +141,16 @@ class DriftMonitor:
     def observe_outputs(self, y: Any, rows: int) -> None:
         if self.outputs is None or rows <= 0:
             return
+        if rows == 1:
+            value = _one_prediction(y)
+            if value is not None:
+                if not self._numeric_predictions:
+                    # A class label, or the predicted class of a row of scores: coded by value.
+                    self.outputs.add(None, [np.array([value])], 1, 1.0)
+                    return
+                if self._numeric_output_row:
+                    self.outputs.add_row([value])
+                    return
         values = _output_sample(y, self.settings.summary_max_rows, self.settings.device_summaries)
         if values is None:
             return
@@ -140,7 +160,7 @@ class DriftMonitor:
         if values.size == 0:
             return
         weight = rows / values.size
-        if isinstance(self.reference.predictions, NumericProfile):
+        if self._numeric_predictions:
             numeric = numeric_column(values)
             if numeric is None:
                 return
@@ -224,7 +244,9 @@ class DriftMonitor:
             return None
         values = numeric if self._pca_takes_all else numeric[:, self._pca_columns]
         z = values - self._pca_mean
-        if not np.isfinite(z.sum()):  # rare: impute as the reference did (z = 0 at the mean)
+        with np.errstate(invalid="ignore", over="ignore"):
+            finite = np.isfinite(z.sum())  # inf + -inf is NaN: not finite either way
+        if not finite:  # rare: impute as the reference did (z = 0 at the mean)
             z = np.where(np.isfinite(z), z, 0.0)
         z *= self._pca_inverse_scale
         return reconstruction_error(z, self._pca_components)
@@ -320,6 +342,45 @@ def _numbers_or_nan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         else:
             mismatched[i] = True
     return out, mismatched
+
+
+def _numeric_row(x: Any, width: int) -> list[Any] | None:
+    """The values of a one-row numeric array or CPU tensor of ``width`` features (1-D or one
+    leading row), as Python numbers; None for anything else (the general path handles it)."""
+    kind = input_kind(x)
+    if kind == NDARRAY:
+        if x.dtype.kind not in "fiu" or x.size != width or (x.ndim != 1 and (x.ndim != 2 or x.shape[0] != 1)):
+            return None
+        return x.reshape(-1).tolist()
+    if kind == TENSOR:
+        found = single_row_tensor(x, True)
+        if found is None or found[2] not in "fiu" or len(found[0]) != width:
+            return None
+        return found[0]
+    return None
+
+
+def _one_prediction(y: Any) -> Any:
+    """The prediction of a one-row numeric output as a Python number: the value of a one-value
+    output, the predicted class (first largest) of a row of scores; None for anything else
+    (NaN scores, other types, a tensor on an accelerator: the general path handles them)."""
+    kind = input_kind(y)
+    if kind == NDARRAY:
+        if y.dtype.kind not in "fiub" or y.ndim > 2 or (y.ndim >= 1 and y.shape[0] != 1) or y.size == 0:
+            return None
+        row = y.reshape(-1).tolist()
+    elif kind == TENSOR:
+        found = single_row_tensor(y, False)
+        if found is None or found[2] not in "fiub":
+            return None
+        row = found[0]
+    else:
+        return None
+    if len(row) == 1:
+        return row[0]
+    if any(map(math.isnan, row)):
+        return None
+    return row.index(max(row))  # numpy's argmax: the first of equal maxima
 
 
 def _row_sample(x: Any, max_rows: int, device_summaries: bool) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import threading
 import time
 from collections import deque
@@ -174,6 +175,8 @@ class DriftWindow:
         self._current = self._new_block()
         # Below the first edge or above the last: out of the reference's range.
         self._low = self.layout.edges[:, 0] if self.layout.edges.shape[1] else np.empty(0)
+        self._low_list: list[float] = self._low.tolist()
+        self._high_list: list[float] = self.layout.last_edge.tolist()
         # Full buffers are binned outside _lock, by one thread at a time. numpy lets go of
         # the GIL inside a binning, which then takes milliseconds of wall time (up to 380 ms
         # with four busy threads): while it ran under _lock, every other predicting thread
@@ -313,11 +316,41 @@ class DriftWindow:
                 self._pending = stop
             backlog = len(self._queued)
             bins = backlog > 0 and self._binner.acquire(blocking=False)
+        self._bin_backlog(bins, backlog)
+        return out_of_range
+
+    def add_row(self, row: list[float]) -> int:
+        """``add`` for one row of numbers, one per feature of an all-numeric layout, weight 1:
+        online serving's case, in plain Python (add's numpy calls on one row cost more than
+        the work). Returns how many values were out of range.
+
+        >>> window.add_row([0.5, 12.0, 3.0])
+        0
+        """
+        # NaN compares false on both sides, as in add().
+        out_of_range = sum(map(operator.lt, row, self._low_list)) + sum(map(operator.gt, row, self._high_list))
+        with self._lock:
+            block = self._rotate()
+            block.rows += 1
+            block.sampled += 1
+            if self._pending == self._capacity:
+                self._take_buffer()
+            at = self._pending
+            self._pending_numeric[at] = row
+            self._pending_weight[at] = 1.0
+            self._pending = at + 1
+            backlog = len(self._queued)
+            bins = backlog > 0 and self._binner.acquire(blocking=False)
+        self._bin_backlog(bins, backlog)
+        return out_of_range
+
+    def _bin_backlog(self, bins: bool, backlog: int) -> None:
+        """After an add: bin the queued buffers when this thread took _binner, else wait when
+        the queue is past its bound."""
         if bins:
             self._drain()
         elif backlog > MAX_QUEUED:
             self._wait_for_backlog()
-        return out_of_range
 
     def _drain(self) -> None:
         """Bin queued buffers until none is left (the caller holds _binner; released here)."""
