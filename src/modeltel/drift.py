@@ -337,7 +337,7 @@ def _numbers_or_nan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
-        if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)):
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_, np.complexfloating)):
             out[i] = float(v)
         else:
             mismatched[i] = True
