@@ -84,13 +84,12 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         result = result.copy()
     elif hasattr(result, "detach"):
         result = _stored_tensor(result, ids.rows)
-    (_store or store()).add(
-        StoredBatch(
-            ids.batch, key, time.monotonic(), pack_span_context(span_context), result, bind.operation,
-            classes if classes is None or type(classes) is np.ndarray else np.asarray(classes),
-            ids.supplied, ids.rows,
-        )
-    )
+    # StoredBatch's fields, as the plain tuple the store files.
+    (_store or store()).add((
+        ids.batch, key, time.monotonic(), pack_span_context(span_context), result, bind.operation,
+        classes if classes is None or type(classes) is np.ndarray else np.asarray(classes),
+        ids.supplied, ids.rows, 0,
+    ))
 
 
 # CPU tensor outputs of batches this large are stored as numpy copies.

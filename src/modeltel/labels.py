@@ -170,7 +170,9 @@ class StoredBatch(NamedTuple):
 
 Resolved = tuple[np.ndarray, "np.ndarray | None"]
 # Positions in the plain tuples the store files (StoredBatch's fields).
-_TIME, _OUTPUT, _IDS, _ROWS, _OFFSET = (StoredBatch._fields.index(f) for f in ("time", "output", "ids", "rows", "offset"))
+_NUMBER, _TIME, _OUTPUT, _IDS, _ROWS, _OFFSET = (
+    StoredBatch._fields.index(f) for f in ("number", "time", "output", "ids", "rows", "offset")
+)
 
 
 class LabelStore:
@@ -200,18 +202,23 @@ class LabelStore:
     def __len__(self) -> int:
         return self._rows
 
-    def add(self, batch: StoredBatch) -> None:
-        if batch.rows > self.max_entries:  # keep the newest rows of an oversized batch
-            offset = batch.rows - self.max_entries
-            batch = batch._replace(offset=offset, ids=None if batch.ids is None else batch.ids[offset:])
+    def add(self, entry: tuple[Any, ...]) -> None:
+        """File one call: a plain tuple of StoredBatch's fields (not a StoredBatch, which the
+        collector would keep tracking; see there)."""
+        rows = entry[_ROWS]
+        if rows > self.max_entries:  # keep the newest rows of an oversized batch
+            offset = rows - self.max_entries
+            ids = entry[_IDS]
+            entry = tuple(StoredBatch._make(entry)._replace(offset=offset, ids=None if ids is None else ids[offset:]))
+        number, ids = entry[_NUMBER], entry[_IDS]
         with self._lock:
-            self._batches[batch.number] = tuple(batch)
-            self._order.append(batch.number)
-            self._rows += batch.kept
-            if batch.ids is not None:
-                for row, pid in enumerate(batch.ids):
-                    self._by_id[pid] = (batch.number, row)
-            self._evict(batch.time)
+            self._batches[number] = entry
+            self._order.append(number)
+            self._rows += entry[_ROWS] - entry[_OFFSET]
+            if ids is not None:
+                for row, pid in enumerate(ids):
+                    self._by_id[pid] = (number, row)
+            self._evict(entry[_TIME])
 
     def _evict(self, now: float) -> None:
         while self._order:
