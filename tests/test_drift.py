@@ -296,7 +296,7 @@ def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
         for i in range(700)
     )
     at_once = DriftWindow(profiles, window_rows=10**9)
-    at_once._bin(at_once._current, numeric, [categories], weights, accounted)  # the bulk path itself
+    at_once._bin(((at_once._current, 0),), numeric, [categories], weights, accounted)  # the bulk path itself
     a, b = one_by_one.snapshot(), at_once.snapshot()
     assert np.array_equal(a.counts, b.counts)
     assert np.allclose(a.sums, b.sums)
@@ -372,6 +372,39 @@ def test_single_row_outputs_take_a_python_path_that_counts_like_the_general_one(
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.sums, b.sums, equal_nan=True)
     assert np.array_equal(fast.outputs.quality, plain.outputs.quality)
     assert general(outputs[0]) is not None and general(np.array([[np.nan, 1.0]])) is None
+
+
+def test_a_buffer_spanning_several_blocks_bins_each_rows_into_its_own_block():
+    # Large calls close a block each; their samples share a buffer binned four at a time.
+    # Every block must get exactly what it gets when each call's sample is binned alone.
+    from modeltel.drift import DriftMonitor
+    from modeltel.drift_window import DriftWindow
+
+    frame = pd.DataFrame({"a": RNG.normal(size=3000), "b": RNG.exponential(size=3000),
+                          "c": RNG.choice(["x", "y", "z"], 3000)})
+    reference = Reference.from_data(frame, categorical=["c"])
+    errors = DriftMonitor("errors", None, Reference.from_data(frame[["a", "b"]]), modeltel.config.Settings()).inputs.errors
+    shared = DriftWindow(reference.features, window_rows=5000, errors=errors)
+    alone = DriftWindow(reference.features, window_rows=5000, errors=errors)
+    assert shared._capacity >= 4 * 200
+    for call in range(23):
+        numeric = RNG.normal(size=(200, 2)) * (1 + call % 3)
+        numeric[call % 7 :: 9, 0] = np.nan
+        accounted = np.zeros(numeric.shape, dtype=bool)
+        accounted[call % 7 :: 18, 0] = True
+        categories = RNG.choice(np.array(["x", "y", "w", None], dtype=object), 200)
+        rows = 10_000 if call % 5 else 3_000  # unequal weights between calls
+        for window in (shared, alone):
+            window.add(numeric, [categories], rows, rows / 200, None, accounted)
+        alone._take_buffer()  # one call's sample per binning, as before buffers were shared
+    a, b = shared.snapshot(), alone.snapshot()
+    assert len(shared._blocks) == len(alone._blocks) > 1
+    for x, y in zip([*shared._blocks, shared._current], [*alone._blocks, alone._current]):
+        assert np.allclose(x.counts, y.counts) and np.allclose(x.sums, y.sums)
+        assert x.error_sum == pytest.approx(y.error_sum) and x.error_rows == pytest.approx(y.error_rows)
+        assert (x.rows, x.sampled) == (y.rows, y.sampled)
+    assert np.allclose(a.counts, b.counts) and a.error_rows > 0
+    assert np.allclose(shared.quality, alone.quality)
 
 
 def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
@@ -478,7 +511,7 @@ def test_threads_adding_while_others_bin_and_read_lose_no_rows():
     assert final.rows == rows.shape[0] * rows.shape[1]
     assert np.array_equal(final.counts.sum(axis=1), np.full(3, final.rows))
     serial = DriftWindow(profiles, window_rows=10**9)
-    serial._bin(serial._current, rows.reshape(-1, 3), [], np.ones(rows.shape[0] * rows.shape[1]), None)
+    serial._bin(((serial._current, 0),), rows.reshape(-1, 3), [], np.ones(rows.shape[0] * rows.shape[1]), None)
     assert np.array_equal(final.counts, serial.snapshot().counts)
     # Every snapshot taken during the run was settled: each added row already binned.
     assert len(snapshots) > 1

@@ -3,10 +3,10 @@
 Memory is O(features x bins) whatever the traffic: the window is a queue of at most about
 ``BLOCKS`` blocks of counts plus the block being filled. Each call adds a bounded sample of its
 rows, weighted by rows / sampled rows (a 10,000-row batch weighs 10,000 rows), to a small
-fixed-size buffer of the block being filled; the buffer is binned in bulk (all rows and
-features at once) when the block closes, the buffer fills, or metrics are read. Binning one
-row at a time costs ~50 us of small numpy calls per prediction; in bulk it is a fraction of a
-microsecond per row.
+fixed-size buffer whose rows remember their block; the buffer is binned in bulk (all rows,
+features and blocks at once) when it fills or metrics are read. Binning one row at a time
+costs ~50 us of small numpy calls per prediction; in bulk it is a fraction of a microsecond
+per row.
 """
 
 from __future__ import annotations
@@ -213,6 +213,10 @@ class DriftWindow:
         self._accounted_dirty = False
         self._pending_categorical: list[list[np.ndarray]] = []
         self._pending = 0
+        # (block, first row) of each block with rows in the buffer, in row order: a buffer
+        # outlives the blocks it fills (a 10,000-row call closes one per call), so that large
+        # calls are binned four samples at a time rather than one.
+        self._segments: list[tuple[Block, int]] = []
 
     @property
     def quality(self) -> np.ndarray:
@@ -294,7 +298,7 @@ class DriftWindow:
                 # Copied: another thread may bin it after this call has returned, and the
                 # sample can be a view of the caller's input.
                 self._queued.append((
-                    block,
+                    ((block, 0),),
                     None if numeric is None else numeric.copy(),
                     categorical,
                     np.full(sampled, float(weight)),
@@ -304,6 +308,7 @@ class DriftWindow:
                 if self._pending + sampled > self._capacity:
                     self._take_buffer()
                 start, stop = self._pending, self._pending + sampled
+                self._mark_segment(block, start)
                 if numeric is not None:
                     self._pending_numeric[start:stop] = numeric
                     if accounted is not None:
@@ -336,6 +341,7 @@ class DriftWindow:
             if self._pending == self._capacity:
                 self._take_buffer()
             at = self._pending
+            self._mark_segment(block, at)
             self._pending_numeric[at] = row
             self._pending_weight[at] = 1.0
             self._pending = at + 1
@@ -374,84 +380,127 @@ class DriftWindow:
         while len(self._queued) > MAX_QUEUED and self._binner.locked():
             time.sleep(0.001)
 
+    def _mark_segment(self, block: Block, start: int) -> None:
+        # Rows from ``start`` on belong to ``block`` (caller holds _lock).
+        if not self._segments or self._segments[-1][0] is not block:
+            self._segments.append((block, start))
+
     def _take_buffer(self) -> None:
-        """Queue the buffered rows (all of the current block) for binning and start a new
-        buffer (caller holds _lock)."""
+        """Queue the buffered rows for binning and start a new buffer (caller holds _lock)."""
         n = self._pending
         if n == 0:
             return
         categorical = [np.concatenate(parts) for parts in zip(*self._pending_categorical)] if self._pending_categorical else []
         numeric = self._pending_numeric[:n] if self.layout.numeric else None
         accounted = self._pending_accounted[:n] if self._accounted_dirty else None
-        self._queued.append((self._current, numeric, categorical, self._pending_weight[:n], accounted))
+        self._queued.append((tuple(self._segments), numeric, categorical, self._pending_weight[:n], accounted))
         self._new_buffer()
 
     def _bin(
         self,
-        block: Block,
+        segments: tuple[tuple[Block, int], ...],
         numeric: np.ndarray | None,
         categorical: list[np.ndarray],
         weights: np.ndarray,
         accounted: np.ndarray | None,
     ) -> None:
-        """Add binned rows, each with its own weight, to ``block`` and the cumulative counts."""
+        """Add binned rows, each with its own weight, to their blocks (``segments``: each
+        block and its first row, in row order) and to the cumulative counts."""
         layout = self.layout
         d, slots = len(layout.names), layout.slots
-        counts = np.zeros(d * slots)
+        n_segments = len(segments)
+        # Segment of every row: one bincount covers all blocks, offset per segment.
+        segment_of_row = (
+            None if n_segments == 1
+            else np.repeat(np.arange(n_segments), np.diff([start for _, start in segments] + [len(weights)]))
+        )
+        counts = np.zeros((n_segments, d, slots))
+        sums = np.zeros((n_segments, d, slots)) if self.track_sums else None
+        error_sum = np.zeros(n_segments)
+        error_rows = np.zeros(n_segments)
         quality = self._quality
         if numeric is not None and numeric.size:
             bins, missing = self.bin_numeric(numeric)
-            # One bincount over (feature, 1 + slot): NaN's slot -1 lands in column 0, so
-            # counts, missing and out-of-range weights all come out of the same pass.
+            # One bincount over (segment, feature, 1 + slot): NaN's slot -1 lands in column 0,
+            # so counts, missing and out-of-range weights all come out of the same pass.
             n_numeric, width = numeric.shape[1], slots + 1
-            index = (bins + layout.numeric_bases).ravel()
-            # A buffer of rows of one weight (one call's sample, or single-row calls) counts
-            # rows and scales once: cheaper than a weight per cell.
+            cells = n_numeric * width
+            index = bins + layout.numeric_bases
+            if segment_of_row is not None:
+                index += (segment_of_row * cells)[:, None]
+            index = index.ravel()
+            # A buffer of rows of one weight (a few calls' samples of the same size, or
+            # single-row calls) counts rows and scales once: cheaper than a weight per cell.
             weight = float(weights[0])
             uniform = not (weights != weight).any()
+            shape = (n_segments, n_numeric, width)
             if uniform:
-                binned = np.bincount(index, minlength=n_numeric * width).reshape(n_numeric, width) * weight
+                binned = np.bincount(index, minlength=n_segments * cells).reshape(shape) * weight
             else:
                 cell_weights = np.repeat(weights, n_numeric)
-                binned = np.bincount(index, weights=cell_weights, minlength=n_numeric * width).reshape(n_numeric, width)
+                binned = np.bincount(index, weights=cell_weights, minlength=n_segments * cells).reshape(shape)
             numeric_rows = layout.numeric_rows
-            counts.reshape(d, slots)[numeric_rows] += binned[:, 1:]
-            if self.track_sums:
+            counts[:, numeric_rows] += binned[:, :, 1:]
+            if sums is not None:
                 with np.errstate(invalid="ignore"):
                     if uniform:
-                        sums = np.bincount(index, weights=numeric.ravel(), minlength=n_numeric * width) * weight
+                        summed = np.bincount(index, weights=numeric.ravel(), minlength=n_segments * cells) * weight
                     else:
-                        sums = np.bincount(index, weights=numeric.ravel() * cell_weights, minlength=n_numeric * width)
-                block.sums[numeric_rows] += sums.reshape(n_numeric, width)[:, 1:]
-            missing_weight = binned[:, 0]
+                        summed = np.bincount(index, weights=numeric.ravel() * cell_weights, minlength=n_segments * cells)
+                sums[:, numeric_rows] += summed.reshape(shape)[:, :, 1:]
+            total = binned[0] if n_segments == 1 else binned.sum(axis=0)
+            missing_weight = total[:, 0]
             if accounted is not None:  # NaN because of an issue already counted: not missing
                 missing_weight = missing_weight - ((missing & accounted) * weights[:, None]).sum(axis=0)
             quality[numeric_rows, MISSING] += missing_weight
-            quality[numeric_rows, OUT_OF_RANGE] += binned[:, 1] + binned[layout.numeric_positions, layout.last_edge_index + 2]
+            quality[numeric_rows, OUT_OF_RANGE] += total[:, 1] + total[layout.numeric_positions, layout.last_edge_index + 2]
             if self.errors is not None:
-                rows = len(numeric)
-                picked = slice(None) if rows <= self.errors_max_rows else np.linspace(0, rows - 1, self.errors_max_rows).astype(np.intp)
-                errors = self.errors(numeric[picked])
-                if errors is not None and errors.size:
-                    # The picked rows' weighted mean error stands for every binned row.
-                    if uniform:
-                        block.error_sum += float(errors.mean()) * weight * rows
-                        block.error_rows += weight * rows
-                    else:
-                        chosen = weights[picked]
-                        total = float(weights.sum())
-                        block.error_sum += float(errors @ chosen) / float(chosen.sum()) * total
-                        block.error_rows += total
+                self._add_errors(numeric, weights, segment_of_row, error_sum, error_rows)
         for position, values, index in zip(layout.categorical, categorical, layout.category_index):
             other = len(index)
             missing, codes = category_codes(values, index, other)
             present = weights[~missing]
-            counts[position * slots : position * slots + other + 1] += np.bincount(codes, weights=present, minlength=other + 1)
+            if segment_of_row is not None:
+                codes = codes + segment_of_row[~missing] * (other + 1)
+            counts[:, position, : other + 1] += np.bincount(
+                codes, weights=present, minlength=n_segments * (other + 1)
+            ).reshape(n_segments, other + 1)
             quality[position, MISSING] += weights[missing].sum()
-            quality[position, UNSEEN] += present[codes == other].sum()
-        block.counts += counts.reshape(d, slots)
+            quality[position, UNSEEN] += present[codes % (other + 1) == other].sum()
+        for k, (block, _) in enumerate(segments):
+            block.counts += counts[k]
+            if sums is not None:
+                block.sums += sums[k]
+            block.error_sum += float(error_sum[k])
+            block.error_rows += float(error_rows[k])
         if self.track_distribution:
-            self._distribution += counts.reshape(d, slots)
+            self._distribution += counts[0] if n_segments == 1 else counts.sum(axis=0)
+
+    def _add_errors(
+        self, numeric: np.ndarray, weights: np.ndarray, segment_of_row: np.ndarray | None,
+        error_sum: np.ndarray, error_rows: np.ndarray,
+    ) -> None:
+        """Multivariate reconstruction errors of (at most errors_max_rows of) the binned rows:
+        each segment's picked rows' weighted mean error stands for all its rows."""
+        rows = len(numeric)
+        picked = slice(None) if rows <= self.errors_max_rows else np.linspace(0, rows - 1, self.errors_max_rows).astype(np.intp)
+        errors = self.errors(numeric[picked]) if self.errors is not None else None
+        if errors is None or not errors.size:
+            return
+        chosen = weights[picked]
+        if segment_of_row is None:
+            total = float(weights.sum())
+            error_sum[0] += float(errors @ chosen) / float(chosen.sum()) * total
+            error_rows[0] += total
+            return
+        n = len(error_sum)
+        picked_segments = segment_of_row[picked]
+        weighted = np.bincount(picked_segments, weights=errors * chosen, minlength=n)
+        chosen_weight = np.bincount(picked_segments, weights=chosen, minlength=n)
+        total = np.bincount(segment_of_row, weights=weights, minlength=n)
+        has = chosen_weight > 0  # a segment none of whose rows were picked adds no error
+        error_sum[has] += weighted[has] / chosen_weight[has] * total[has]
+        error_rows[has] += total[has]
 
     def _rotate(self) -> Block:
         """The block to add to, starting a new one when the current slice is full."""
@@ -461,7 +510,6 @@ class DriftWindow:
         else:
             full = current.rows >= self.window_rows / BLOCKS
         if full:
-            self._take_buffer()  # the buffered rows belong to the block being closed
             self._blocks.append(current)
             self._block_rows += current.rows
             self._block_sampled += current.sampled
