@@ -70,7 +70,8 @@ def _bincount_pairs(counts: np.ndarray, label_of: Any) -> list[tuple[str, int]]:
 
 def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -> dict[str, Any]:
     if log:
-        p = np.exp(p, dtype=np.float64)  # float32 log-probabilities overflow sooner
+        with np.errstate(over="ignore"):  # not log-probabilities after all: inf, no warning
+            p = np.exp(p, dtype=np.float64)  # float32 log-probabilities overflow sooner
     top = p.argmax(axis=1)
     known = classes if classes is not None and len(classes) == p.shape[1] else None
     label_of = (lambda i: str(known[i])) if known is not None else str

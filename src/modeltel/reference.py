@@ -442,9 +442,12 @@ def reconstruction_error(z: np.ndarray, components: np.ndarray) -> np.ndarray:
     The components are orthonormal, so the squared distance is |z|^2 - |z C^T|^2: one
     projection instead of projecting and reconstructing (half the multiply-adds).
     """
-    scores = z @ components.T
-    squared = _row_dots(z) - _row_dots(scores)
-    return np.sqrt(np.maximum(squared, 0.0))  # rounding can leave a tiny negative
+    # Huge inputs overflow to inf (inf - inf is NaN): the row's error is then not finite,
+    # which the multivariate score handles; no warning for what the user's data holds.
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = z @ components.T
+        squared = _row_dots(z) - _row_dots(scores)
+        return np.sqrt(np.maximum(squared, 0.0))  # rounding can leave a tiny negative
 
 
 def _row_dots(a: np.ndarray) -> np.ndarray:
