@@ -325,7 +325,7 @@ def test_single_numeric_rows_take_a_python_path_that_counts_like_add():
     rows[::17, 0] = -np.inf
     fast = DriftMonitor("fast", None, reference, settings)
     plain = DriftWindow(reference.features, settings.drift_window, track_distribution=settings.export_distribution,
-                        errors=fast.inputs.errors)
+                        errors=fast.inputs.errors, errors_max_rows=fast.inputs.errors_max_rows)
     kinds = [lambda r: r, lambda r: r[None, :], lambda r: torch.as_tensor(r[None, :]),
              lambda r: r.astype(np.float32), lambda r: np.round(r * 0).astype(np.int64) if np.isfinite(r).all() else r]
     out_fast = out_plain = 0
