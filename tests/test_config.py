@@ -86,3 +86,9 @@ print(json.dumps({"results": [score(3), ranker(3)], "spans": len(spans.get_finis
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got == {"results": [6, 4], "spans": 0, "ids": []}
+
+
+def test_drift_sample_rows_from_env_and_its_bound():
+    assert settings_from_env({"MODELTEL_DRIFT_SAMPLE_ROWS": "16"}).drift_sample_rows == 16
+    with pytest.raises(ValueError, match="MODELTEL_DRIFT_SAMPLE_ROWS='0' must be >= 1"):
+        settings_from_env({"MODELTEL_DRIFT_SAMPLE_ROWS": "0"})

@@ -135,6 +135,18 @@ def test_wide_batch_counts_by_weight():
     assert gauge("ml.drift.window.rows", **{"ml.model.name": "drift-weight"}) == 10_000
 
 
+@pytest.mark.parametrize("options, large_sample", [({}, 64), ({"drift_sample_rows": 128}, 128)])
+def test_calls_within_the_row_budget_are_binned_whole_and_larger_ones_sampled(options, large_sample):
+    from modeltel.drift import DriftMonitor
+
+    monitor = DriftMonitor("sampled", None, Reference.from_data(X_TRAIN), modeltel.config.Settings(**options))
+    monitor.observe_inputs(RNG.normal(size=(256, 3)), 256, None)  # the summaries' row budget
+    monitor.observe_inputs(RNG.normal(size=(10_000, 3)), 10_000, None)
+    window = monitor.inputs.snapshot()
+    assert (window.rows, window.sampled) == (10_256, 256 + large_sample)
+    assert np.allclose(window.counts.sum(axis=1), 10_256)  # the sample stands for its whole batch
+
+
 def test_bad_reference_fails_at_register(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{")

@@ -42,6 +42,11 @@ class Settings:
     device_summaries: bool = False
     # Drift window: the last this-many rows (row-based; see drift_window_seconds).
     drift_window: int = 5000
+    # Rows binned for drift of a call larger than summary_max_rows (evenly spaced; each stands
+    # for rows / sampled rows; smaller calls are binned whole). The window keeps blocks until
+    # it holds 1,000 sampled rows, so this trades how far back a window of large batches
+    # reaches against what each large call pays (10,000 rows: drift update 122 -> 73 us).
+    drift_sample_rows: int = 64
     # When > 0, the window is the last this-many seconds instead.
     drift_window_seconds: float = 0.0
     # Statistics exported per feature as ml.drift.score (docs/drift.md).
@@ -84,6 +89,7 @@ _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_TORCH_TRAINING": "torch_training",
     "MODELTEL_DEVICE_SUMMARIES": "device_summaries",
     "MODELTEL_DRIFT_WINDOW": "drift_window",
+    "MODELTEL_DRIFT_SAMPLE_ROWS": "drift_sample_rows",
     "MODELTEL_DRIFT_WINDOW_SECONDS": "drift_window_seconds",
     "MODELTEL_DRIFT_METHODS": "drift_methods",
     "MODELTEL_EXPORT_DISTRIBUTION": "export_distribution",

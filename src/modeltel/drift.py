@@ -69,9 +69,12 @@ class DriftMonitor:
             track_distribution=settings.export_distribution, errors=self._reconstruction_errors,
             errors_max_rows=min(ERROR_ROWS, PCA_MULTIPLY_ADDS // max(1, len(pca.features) * len(pca.components))) if pca else 1,
         )
-        # Rows of a call binned for drift: the row budget, fewer for wide models so that one
-        # call bins at most DRIFT_SAMPLE_CELLS values (the weights keep the counts unbiased).
-        self._max_rows = max(1, min(settings.summary_max_rows, DRIFT_SAMPLE_CELLS // max(1, len(reference.features))))
+        # Rows of a call binned for drift: all of a call within the summaries' row budget (the
+        # window is then exact), drift_sample_rows of a larger one; fewer for wide models so
+        # that one call bins at most DRIFT_SAMPLE_CELLS values (weights keep counts unbiased).
+        widest = DRIFT_SAMPLE_CELLS // max(1, len(reference.features))
+        self._whole_rows = max(1, min(settings.summary_max_rows, widest))
+        self._sample_rows = max(1, min(settings.drift_sample_rows, widest))
         self.outputs = (
             DriftWindow(
                 [reference.predictions], settings.drift_window, settings.drift_window_seconds,
@@ -116,7 +119,7 @@ class DriftMonitor:
             row = _numeric_row(x, self._width)
             if row is not None:
                 return self.inputs.add_row(row)
-        sample = _row_sample(x, self._max_rows, self.settings.device_summaries)
+        sample = _row_sample(x, self._rows_binned(rows), self.settings.device_summaries)
         if sample is None:
             return 0
         sampled_rows = _length(sample)
@@ -130,6 +133,9 @@ class DriftMonitor:
         quality = np.zeros((len(self._position) + 1, len(QUALITY_KINDS)))
         numeric, accounted, categorical = self._columns(sample, sampled_rows, names_hint, quality)
         return self.inputs.add(numeric, categorical, rows, weight, quality if quality.any() else None, accounted)
+
+    def _rows_binned(self, rows: int) -> int:
+        return self._whole_rows if rows <= self._whole_rows else self._sample_rows
 
     def _fast_columns(self, sample: Any) -> np.ndarray | None:
         """The numeric matrix of the common case, with nothing to count as a schema issue:
@@ -155,7 +161,7 @@ class DriftMonitor:
                 if self._numeric_output_row:
                     self.outputs.add_row([value])
                     return
-        values = _output_sample(y, self.settings.summary_max_rows, self.settings.device_summaries)
+        values = _output_sample(y, self._rows_binned(rows), self.settings.device_summaries)
         if values is None:
             return
         if values.ndim == 2 and values.shape[1] > 1:
