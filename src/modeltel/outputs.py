@@ -76,7 +76,10 @@ def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -
     known = classes if classes is not None and len(classes) == p.shape[1] else None
     label_of = (lambda i: str(known[i])) if known is not None else str
     attrs = _counts_attributes(_bincount_pairs(np.bincount(top, minlength=p.shape[1]), label_of))
-    attrs[semconv.ML_OUTPUT_CONFIDENCE_MEAN] = float(np.maximum.reduce(p, axis=1).mean())
+    # Each row's top probability, reduced down the columns of the transposed sample: numpy
+    # reduces a (rows, k) array along its short last axis row by row (10 us for 256 x 2),
+    # and across rows in one pass (1 us, plus 0.5 for the copy).
+    attrs[semconv.ML_OUTPUT_CONFIDENCE_MEAN] = float(np.maximum.reduce(np.ascontiguousarray(p.T), axis=0).mean())
     return attrs
 
 
@@ -85,7 +88,9 @@ def looks_like_probabilities(a: np.ndarray) -> bool:
         return False
     if not (np.minimum.reduce(a, axis=None) >= 0.0 and np.maximum.reduce(a, axis=None) <= 1.0):
         return False  # also for NaN
-    return bool(np.maximum.reduce(np.abs(np.add.reduce(a, axis=1) - 1.0)) <= 1e-3)
+    # Row sums down the columns of the transposed sample, as in _proba_attributes.
+    sums = np.add.reduce(np.ascontiguousarray(a.T), axis=0)
+    return bool(np.maximum.reduce(np.abs(sums - 1.0)) <= 1e-3)
 
 
 def _is_index_range(classes: Any) -> bool:
