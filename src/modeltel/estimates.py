@@ -44,7 +44,9 @@ class EstimateWindow:
         """Add the probability rows of one call (a bounded sample is fine)."""
         if proba.ndim != 2 or proba.shape[0] == 0 or proba.shape[1] < 2:
             return
-        kept = proba if proba.shape[1] == 2 else proba.max(axis=1, keepdims=True)
+        # Multiclass: each row's top probability, reduced down the transposed sample (numpy
+        # reduces a short last axis row by row, several times slower).
+        kept = proba if proba.shape[1] == 2 else np.maximum.reduce(np.ascontiguousarray(proba.T), axis=0)[:, None]
         n, width = kept.shape
         with self._lock:
             self._calibration = calibration
