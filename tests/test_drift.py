@@ -384,6 +384,7 @@ def test_single_row_outputs_take_a_python_path_that_counts_like_the_general_one(
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.sums, b.sums, equal_nan=True)
     assert np.array_equal(fast.outputs.quality, plain.outputs.quality)
     assert general(outputs[0]) is not None and general(np.array([[np.nan, 1.0]])) is None
+    assert general(torch.zeros(1, 0)) is None and general(np.zeros((1, 0))) is None  # no value to bin
 
 
 def test_a_buffer_spanning_several_blocks_bins_each_rows_into_its_own_block():

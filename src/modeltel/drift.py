@@ -26,13 +26,11 @@ from modeltel.inputs import (
     MAPPING,
     NDARRAY,
     SEQUENCE,
-    TENSOR,
-    input_kind,
     is_columnar,
     leading_is_rows,
     on_host,
     sample_index,
-    single_row_tensor,
+    single_row,
     take_rows,
 )
 from modeltel.reference import (
@@ -357,35 +355,21 @@ def _numbers_or_nan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _numeric_row(x: Any, width: int) -> list[Any] | None:
     """The values of a one-row numeric array or CPU tensor of ``width`` features (1-D or one
     leading row), as Python numbers; None for anything else (the general path handles it)."""
-    kind = input_kind(x)
-    if kind == NDARRAY:
-        if x.dtype.kind not in "fiu" or x.size != width or (x.ndim != 1 and (x.ndim != 2 or x.shape[0] != 1)):
-            return None
-        return x.reshape(-1).tolist()
-    if kind == TENSOR:
-        found = single_row_tensor(x, True)
-        if found is None or found[2] not in "fiu" or len(found[0]) != width:
-            return None
-        return found[0]
-    return None
+    found = single_row(x, True)
+    if found is None or found[1] not in "fiu" or len(found[0]) != width:
+        return None
+    return found[0]
 
 
 def _one_prediction(y: Any) -> Any:
     """The prediction of a one-row numeric output as a Python number: the value of a one-value
     output, the predicted class (first largest) of a row of scores; None for anything else
-    (NaN scores, other types, a tensor on an accelerator: the general path handles them)."""
-    kind = input_kind(y)
-    if kind == NDARRAY:
-        if y.dtype.kind not in "fiub" or y.ndim > 2 or (y.ndim >= 1 and y.shape[0] != 1) or y.size == 0:
-            return None
-        row = y.reshape(-1).tolist()
-    elif kind == TENSOR:
-        found = single_row_tensor(y, False)
-        if found is None or found[2] not in "fiub":
-            return None
-        row = found[0]
-    else:
+    (NaN scores, an empty row, other types, a tensor on an accelerator: the general path
+    handles them)."""
+    found = single_row(y, False)
+    if found is None or found[1] not in "fiub" or not found[0]:
         return None
+    row = found[0]
     if len(row) == 1:
         return row[0]
     if any(map(math.isnan, row)):

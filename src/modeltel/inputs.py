@@ -257,6 +257,25 @@ def single_row_tensor(t: Any, vector_is_row: bool) -> tuple[list[Any], int, str]
     return (values[0] if ndim == 2 else values), ndim, kind
 
 
+def single_row(x: Any, vector_is_row: bool) -> tuple[list[Any], str] | None:
+    """(values, numpy kind) of a numpy array or CPU tensor holding one row, read with one
+    ``tolist()``; None for anything else. The shapes are ``single_row_tensor``'s.
+
+    >>> single_row(np.array([[1.0, 2.0]]), True)
+    ([1.0, 2.0], 'f')
+    """
+    kind = input_kind(x)
+    if kind == NDARRAY:
+        ndim = x.ndim
+        if ndim > 2 or ((ndim == 2 or (ndim == 1 and not vector_is_row)) and x.shape[0] != 1):
+            return None
+        return x.reshape(-1).tolist(), x.dtype.kind
+    if kind == TENSOR:
+        found = single_row_tensor(x, vector_is_row)
+        return None if found is None else (found[0], found[2])
+    return None
+
+
 def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
     """A CPU tensor as a zero-copy numpy view (sampling then happens in numpy, which costs
     far fewer calls than doing it in torch); a tensor on an accelerator is row-sampled
