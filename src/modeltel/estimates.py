@@ -20,7 +20,7 @@ import numpy as np
 
 from modeltel import forksafe
 from modeltel.inputs import take_rows
-from modeltel.outputs import PROBA_OPERATIONS
+from modeltel.outputs import PROBA_OPERATIONS, row_maxima
 
 
 class EstimateWindow:
@@ -44,9 +44,7 @@ class EstimateWindow:
         """Add the probability rows of one call (a bounded sample is fine)."""
         if proba.ndim != 2 or proba.shape[0] == 0 or proba.shape[1] < 2:
             return
-        # Multiclass: each row's top probability, reduced down the transposed sample (numpy
-        # reduces a short last axis row by row, several times slower).
-        kept = proba if proba.shape[1] == 2 else np.maximum.reduce(np.ascontiguousarray(proba.T), axis=0)[:, None]
+        kept = proba if proba.shape[1] == 2 else row_maxima(proba)[:, None]  # multiclass: top probability
         n, width = kept.shape
         with self._lock:
             self._calibration = calibration
