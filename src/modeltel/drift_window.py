@@ -189,7 +189,7 @@ class DriftWindow:
         self._binner = threading.Lock()
         forksafe.register(self)
         forksafe.register(self, "_binner")
-        self._queued: list[tuple[Any, ...]] = []  # (block, numeric, categorical, weights, accounted)
+        self._queued: list[tuple[Any, ...]] = []  # (segments, numeric, categorical, weights, accounted)
         d = len(profiles)
         # Cumulative since start (counters): data quality (one extra last row for columns
         # the reference does not have) and the opt-in distribution. Binning adds to _quality;
@@ -197,7 +197,6 @@ class DriftWindow:
         self._quality = np.zeros((d + 1, len(QUALITY_KINDS)))
         self._quality_seen = np.zeros((d + 1, len(QUALITY_KINDS)))
         self._distribution = np.zeros((d, self.layout.slots))
-        # Sampled rows not binned yet, all of them in the current block.
         self.errors = errors
         self.errors_max_rows = max(1, errors_max_rows)
         n_numeric = len(self.layout.numeric)
@@ -214,8 +213,8 @@ class DriftWindow:
         self._pending_categorical: list[list[np.ndarray]] = []
         self._pending = 0
         # (block, first row) of each block with rows in the buffer, in row order: a buffer
-        # outlives the blocks it fills (a 10,000-row call closes one per call), so that large
-        # calls are binned four samples at a time rather than one.
+        # outlives the blocks it fills (a 10,000-row call closes one per call), so that many
+        # large calls' samples are binned at once rather than one per binning.
         self._segments: list[tuple[Block, int]] = []
 
     @property
@@ -305,10 +304,8 @@ class DriftWindow:
                     None if accounted is None else accounted.copy(),
                 ))
             else:
-                if self._pending + sampled > self._capacity:
-                    self._take_buffer()
-                start, stop = self._pending, self._pending + sampled
-                self._mark_segment(block, start)
+                start = self._room_for(block, sampled)
+                stop = start + sampled
                 if numeric is not None:
                     self._pending_numeric[start:stop] = numeric
                     if accounted is not None:
@@ -338,10 +335,7 @@ class DriftWindow:
             block = self._rotate()
             block.rows += 1
             block.sampled += 1
-            if self._pending == self._capacity:
-                self._take_buffer()
-            at = self._pending
-            self._mark_segment(block, at)
+            at = self._room_for(block, 1)
             self._pending_numeric[at] = row
             self._pending_weight[at] = 1.0
             self._pending = at + 1
@@ -380,10 +374,15 @@ class DriftWindow:
         while len(self._queued) > MAX_QUEUED and self._binner.locked():
             time.sleep(0.001)
 
-    def _mark_segment(self, block: Block, start: int) -> None:
-        # Rows from ``start`` on belong to ``block`` (caller holds _lock).
+    def _room_for(self, block: Block, rows: int) -> int:
+        """The buffer row where ``rows`` rows of ``block`` go, queueing a buffer that cannot
+        take them (caller holds _lock; rows <= capacity)."""
+        if self._pending + rows > self._capacity:
+            self._take_buffer()
+        start = self._pending
         if not self._segments or self._segments[-1][0] is not block:
             self._segments.append((block, start))
+        return start
 
     def _take_buffer(self) -> None:
         """Queue the buffered rows for binning and start a new buffer (caller holds _lock)."""
@@ -454,8 +453,7 @@ class DriftWindow:
                 missing_weight = missing_weight - ((missing & accounted) * weights[:, None]).sum(axis=0)
             quality[numeric_rows, MISSING] += missing_weight
             quality[numeric_rows, OUT_OF_RANGE] += total[:, 1] + total[layout.numeric_positions, layout.last_edge_index + 2]
-            if self.errors is not None:
-                self._add_errors(numeric, weights, segment_of_row, error_sum, error_rows)
+            self._add_errors(numeric, weights, segment_of_row, error_sum, error_rows)
         for position, values, index in zip(layout.categorical, categorical, layout.category_index):
             other = len(index)
             missing, codes = category_codes(values, index, other)
@@ -482,9 +480,11 @@ class DriftWindow:
     ) -> None:
         """Multivariate reconstruction errors of (at most errors_max_rows of) the binned rows:
         each segment's picked rows' weighted mean error stands for all its rows."""
+        if self.errors is None:
+            return
         rows = len(numeric)
         picked = slice(None) if rows <= self.errors_max_rows else np.linspace(0, rows - 1, self.errors_max_rows).astype(np.intp)
-        errors = self.errors(numeric[picked]) if self.errors is not None else None
+        errors = self.errors(numeric[picked])
         if errors is None or not errors.size:
             return
         chosen = weights[picked]
