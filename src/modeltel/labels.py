@@ -143,7 +143,7 @@ class StoredBatch(NamedTuple):
     an exact tuple whose items it need not traverse (ints, strings, numpy arrays; not a
     named tuple), so a full store (100,000 single-row calls) adds nothing to every full
     collection. As objects they made a torch server's full collections 2.3x slower
-    (119 -> 276 ms), and those run every few thousand calls while spans wait in the export
+    (119 -> 276 ms), and those run about every 10,000 calls while spans wait in the export
     queue.
     """
 
