@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import modeltel
+from modeltel.providers import SPAN_QUEUE_SIZE
 from modeltel.testing import OtlpBackend, RotelCollector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     backend = OtlpBackend(keep=False).start()  # counts only: its memory is not ours
     collector = RotelCollector(backend.port, workdir).start()
     exporter = CountingExporter(OTLPSpanExporter(endpoint=collector.endpoint, timeout=5))
-    processor = BatchSpanProcessor(exporter, max_queue_size=8192)
+    processor = BatchSpanProcessor(exporter, max_queue_size=SPAN_QUEUE_SIZE)  # as instrument() installs
     provider = TracerProvider()
     provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)

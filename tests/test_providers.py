@@ -58,7 +58,7 @@ def test_unconfigured_process_gets_sdk_providers_with_otlp_grpc_defaults():
     # The SDK's OTLP/gRPC span exporter with modeltel's attribute encoding (a subclass).
     assert out["span_exporters"] == ["modeltel.otlp_encoding.OTLPSpanExporter"]
     assert out["span_endpoints"] == ["localhost:4317"]
-    assert out["span_queues"] == [8192]  # modeltel's default (the SDK's is 2,048)
+    assert out["span_queues"] == [16384]  # modeltel's default (the SDK's is 2,048)
     assert out["readers"] == ["opentelemetry.exporter.otlp.proto.grpc.metric_exporter.OTLPMetricExporter"]
     assert out["service"].startswith("unknown_service")
 

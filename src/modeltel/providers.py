@@ -127,12 +127,13 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
         otlp_protocol(signal, environ)
 
 
-# Spans the export queue holds when OTEL_BSP_MAX_QUEUE_SIZE is not set: four times the SDK's
+# Spans the export queue holds when OTEL_BSP_MAX_QUEUE_SIZE is not set: eight times the SDK's
 # 2,048. The export thread shares the GIL with the predicting threads, which can keep it from
-# running for most of a second (encoding a 512-span batch took up to 650 ms of wall time for
-# 20 ms of work with four busy threads), and 2,048 spans is under a second of a busy server's
-# traffic. A queued prediction span holds ~4 KB: 32 MB at most, used only while export lags.
-SPAN_QUEUE_SIZE = 8192
+# running for seconds: with four threads predicting without pause, one 512-span export took up
+# to 2 s of wall time (median 55-75 ms) and the queue peaked at 12,021 spans at ~2,200
+# predictions/s; 8,192 dropped spans in 3 of 8 runs of benchmarks/throughput.py (2026-11-29).
+# A queued prediction span holds ~4 KB: 64 MB at most, used only while export lags.
+SPAN_QUEUE_SIZE = 16384
 
 
 def _span_queue_size(environ: Mapping[str, str]) -> int | None:
