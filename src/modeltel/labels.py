@@ -151,7 +151,7 @@ class StoredBatch(NamedTuple):
     model: tuple[str, str | None]
     time: float
     link: int  # the prediction span, packed (pack_span_context); 0 when there is none
-    output: Any  # what the model returned (a private copy for arrays and CPU tensors)
+    output: Any  # what the model returned (a private copy for numpy arrays and large CPU tensors)
     operation: str
     classes: np.ndarray | None
     ids: tuple[str, ...] | None
@@ -162,17 +162,17 @@ class StoredBatch(NamedTuple):
     def span_context(self) -> SpanContext | None:
         return unpack_span_context(self.link)
 
-    @property
-    def kept(self) -> int:
-        """Rows of this batch the store holds."""
-        return self.rows - self.offset
-
 
 Resolved = tuple[np.ndarray, "np.ndarray | None"]
 # Positions in the plain tuples the store files (StoredBatch's fields).
 _NUMBER, _TIME, _OUTPUT, _IDS, _ROWS, _OFFSET = (
     StoredBatch._fields.index(f) for f in ("number", "time", "output", "ids", "rows", "offset")
 )
+
+
+def _kept(entry: tuple[Any, ...]) -> int:
+    """Rows of a filed batch the store holds."""
+    return entry[_ROWS] - entry[_OFFSET]
 
 
 class LabelStore:
@@ -214,7 +214,7 @@ class LabelStore:
         with self._lock:
             self._batches[number] = entry
             self._order.append(number)
-            self._rows += entry[_ROWS] - entry[_OFFSET]
+            self._rows += _kept(entry)
             if ids is not None:
                 for row, pid in enumerate(ids):
                     self._by_id[pid] = (number, row)
@@ -232,7 +232,7 @@ class LabelStore:
             self._order.popleft()
             del self._batches[number]
             self._resolved.pop(number, None)
-            self._rows -= oldest[_ROWS] - oldest[_OFFSET]
+            self._rows -= _kept(oldest)
             # Calls finish out of order, so batches are not filed in number order.
             self._oldest_retained = max(self._oldest_retained, number + 1)
             ids = oldest[_IDS]

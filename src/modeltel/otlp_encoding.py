@@ -241,14 +241,6 @@ def _span(span: Any) -> bytes:
     return b"".join(parts)
 
 
-def encode_spans_fast(spans: Sequence[Any]) -> ExportTraceServiceRequest:
-    """The SDK's ``encode_spans(spans)`` written as bytes and parsed once by the C runtime.
-
-    >>> request = encode_spans_fast(finished_spans)
-    """
-    return ExportTraceServiceRequest.FromString(encode_spans_bytes(spans))
-
-
 def encode_spans_bytes(spans: Sequence[Any]) -> bytes:
     """``encode_spans(spans).SerializeToString()``, written directly.
 
