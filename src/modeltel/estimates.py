@@ -20,7 +20,7 @@ import numpy as np
 
 from modeltel import forksafe
 from modeltel.inputs import take_rows
-from modeltel.outputs import PROBA_OPERATIONS, row_maxima
+from modeltel.outputs import PROBA_OPERATIONS, reduce_rows
 
 
 class EstimateWindow:
@@ -44,7 +44,7 @@ class EstimateWindow:
         """Add the probability rows of one call (a bounded sample is fine)."""
         if proba.ndim != 2 or proba.shape[0] == 0 or proba.shape[1] < 2:
             return
-        kept = proba if proba.shape[1] == 2 else row_maxima(proba)[:, None]  # multiclass: top probability
+        kept = proba if proba.shape[1] == 2 else reduce_rows(np.maximum, proba)[:, None]  # multiclass: top probability
         n, width = kept.shape
         with self._lock:
             self._calibration = calibration

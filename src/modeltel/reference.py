@@ -450,7 +450,10 @@ def reconstruction_error(z: np.ndarray, components: np.ndarray) -> np.ndarray:
         return np.sqrt(np.maximum(squared, 0.0))  # rounding can leave a tiny negative
 
 
+# numpy 2's vecdot costs ~30% less than einsum; numpy 1 has only einsum.
+_VECDOT = getattr(np, "vecdot", None)
+
+
 def _row_dots(a: np.ndarray) -> np.ndarray:
-    """Each row's dot product with itself (numpy 2's vecdot: ~30% less than einsum)."""
-    vecdot = getattr(np, "vecdot", None)
-    return vecdot(a, a) if vecdot is not None else np.einsum("ij,ij->i", a, a)
+    """Each row's dot product with itself."""
+    return _VECDOT(a, a) if _VECDOT is not None else np.einsum("ij,ij->i", a, a)
