@@ -4,7 +4,7 @@
 A LogisticRegression (20 features) with a drift reference and the label store on is called
 with one row at a time from ``--threads`` threads for ``--seconds``. The tracer provider is
 the one ``modeltel.instrument()`` installs (OTLP/gRPC, modeltel's span encoding, a queue of
-8,192 spans unless OTEL_BSP_MAX_QUEUE_SIZE says otherwise), and its drops are counted by
+16,384 spans unless OTEL_BSP_MAX_QUEUE_SIZE says otherwise), and its drops are counted by
 the SDK's own counter (``otel.sdk.processor.span.processed{error.type=queue_full}``); the receiver counts what
 arrives. The receiver runs in a process of its own, as a backend would: its decoding is not the
 model server's cost. Prints predictions per second (overall and per core used), spans

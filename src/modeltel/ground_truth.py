@@ -67,8 +67,8 @@ def store() -> LabelStore:
 def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, classes: Any) -> None:
     """Keep one call's output so labels arriving later can be joined to it.
 
-    On the prediction path, so it only copies a numpy output (the caller may reuse the
-    array) and files it; everything else waits for a label.
+    On the prediction path, so it only copies a numpy output or a large CPU tensor (the
+    caller may reuse it; see _stored_tensor) and files it; everything else waits for a label.
     """
     key = bind.model_key
     if key not in _windows:
