@@ -30,6 +30,7 @@ from modeltel.inputs import (
     leading_is_rows,
     on_host,
     sample_index,
+    NOT_READ,
     single_row,
     take_rows,
 )
@@ -109,14 +110,15 @@ class DriftMonitor:
 
     # --- hot path ------------------------------------------------------------------------
 
-    def observe_inputs(self, x: Any, rows: int, names_hint: Sequence[str] | None) -> int:
-        """Bin a sample of ``x`` into the input window; returns sampled out-of-range values."""
+    def observe_inputs(self, x: Any, rows: int, names_hint: Sequence[str] | None, row: Any = NOT_READ) -> int:
+        """Bin a sample of ``x`` into the input window; returns sampled out-of-range values.
+        ``row`` is ``single_row(x, True)`` when the caller has read it already."""
         if rows <= 0:
             return 0
         if rows == 1 and self._all_numeric:
-            row = _numeric_row(x, self._width)
-            if row is not None:
-                return self.inputs.add_row(row)
+            values = _numeric_row(single_row(x, True) if row is NOT_READ else row, self._width)
+            if values is not None:
+                return self.inputs.add_row(values)
         sample = _row_sample(x, self._rows_binned(rows), self.settings.device_summaries)
         if sample is None:
             return 0
@@ -352,10 +354,10 @@ def _numbers_or_nan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, mismatched
 
 
-def _numeric_row(x: Any, width: int) -> list[Any] | None:
+def _numeric_row(found: tuple[list[Any], str] | None, width: int) -> list[Any] | None:
     """The values of a one-row numeric array or CPU tensor of ``width`` features (1-D or one
-    leading row), as Python numbers; None for anything else (the general path handles it)."""
-    found = single_row(x, True)
+    leading row; ``found`` is what single_row read of it), as Python numbers; None for
+    anything else (the general path handles it)."""
     if found is None or found[1] not in "fiu" or len(found[0]) != width:
         return None
     return found[0]

@@ -257,6 +257,10 @@ def single_row_tensor(t: Any, vector_is_row: bool) -> tuple[list[Any], int, str]
     return (values[0] if ndim == 2 else values), ndim, kind
 
 
+# ``row=`` of summarize_input and DriftMonitor.observe_inputs when the caller has not read it.
+NOT_READ: Any = object()
+
+
 def single_row(x: Any, vector_is_row: bool) -> tuple[list[Any], str] | None:
     """(values, numpy kind) of a numpy array or CPU tensor holding one row, read with one
     ``tolist()``; None for anything else. The shapes are ``single_row_tensor``'s.
@@ -457,28 +461,28 @@ def summarize_input(
     max_features: int,
     feature_names: Sequence[str] | None = None,
     device_summaries: bool = False,
+    row: Any = NOT_READ,
 ) -> InputSummary | None:
     """Summarise the features of one prediction input over a bounded sample of its rows.
 
     Returns None for inputs with no feature view (a string, a ragged list, a tensor on an
     accelerator when ``device_summaries`` is off). ``feature_names`` names the features when
     the input does not (a numpy array); names carried by the input win when their counts
-    disagree with it.
+    disagree with it. ``row`` is ``single_row(x, True)`` when the caller has read it already.
 
     >>> s = summarize_input(np.array([[1.0, 2.0], [3.0, np.nan]]), max_rows=256, max_features=64)
     >>> s.mean, s.missing
     ((2.0, 2.0), 1)
     """
-    if input_kind(x) == TENSOR:
-        row = single_row_tensor(x, True)
-        if row is not None:
-            return _row_summary(row[0], row[2] == "f", max_features, feature_names)
+    found = single_row(x, True) if row is NOT_READ else row
+    if found is not None and found[1] in _NUMERIC_KINDS:
+        # One row of numbers (online serving's common case): the summary is the row itself,
+        # built from one conversion instead of the sampling and reduction passes.
+        return _row_summary(found[0], found[1] == "f", max_features, feature_names)
     host = on_host(x, max_rows, device_summaries)
     if host is None:
         return None
     x, kind = host
-    if kind == NDARRAY and x.dtype.kind in _NUMERIC_KINDS and (x.ndim <= 1 or (x.ndim == 2 and x.shape[0] == 1)):
-        return _single_row_summary(x, max_features, feature_names)
     sampled = _sample(x, kind, max_rows, max_features)
     if sampled is None:
         return None
@@ -505,14 +509,6 @@ def _resolve_names(
     if own is not None:
         return own
     return _default_names(min(feature_count, max_features))
-
-
-def _single_row_summary(
-    x: np.ndarray, max_features: int, feature_names: Sequence[str] | None
-) -> InputSummary:
-    """One row of numbers (online serving's common case): the summary is the row itself,
-    built with one conversion instead of the sampling and reduction passes."""
-    return _row_summary(x.reshape(-1).tolist(), x.dtype.kind == "f", max_features, feature_names)
 
 
 def _row_summary(

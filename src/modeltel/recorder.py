@@ -17,7 +17,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from modeltel import semconv, state
-from modeltel.inputs import InputSummary, batch_size, summarize_input
+from modeltel.inputs import NOT_READ, InputSummary, batch_size, single_row, summarize_input
 from modeltel.models import Binding
 from modeltel.outputs import summarize_output
 from modeltel.alerts import watch_for
@@ -85,11 +85,25 @@ def _feature_names(bind: Binding, model: Any) -> Any:
     return _fitted_attribute(bind, model, "feature_names_in_")
 
 
-def _input_attributes(x: Any, rows: int, bind: Binding, names: Any, attrs: dict[str, Any]) -> None:
-    """Add the batch size and input summary to ``attrs``."""
+def _summarizes(settings: Any, rows: int) -> bool:
+    """Whether a recording span of a ``rows``-row call gets the input summary."""
+    return settings.summaries and rows >= settings.summary_min_rows
+
+
+def _read_row(x: Any) -> Any:
+    """``single_row(x, True)`` for the summary and drift to share; NOT_READ if reading
+    failed, so each reads again and reports the failure under its own site as before."""
+    try:
+        return single_row(x, True)
+    except Exception:  # noqa: BLE001
+        return NOT_READ
+
+
+def _input_attributes(x: Any, rows: int, bind: Binding, names: Any, attrs: dict[str, Any], row: Any) -> None:
+    """Add the batch size and input summary to ``attrs`` (``row``: see summarize_input)."""
     attrs[semconv.ML_BATCH_SIZE] = rows
     settings = bind.settings
-    if not settings.summaries or rows < settings.summary_min_rows:
+    if not _summarizes(settings, rows):
         return
     summary = summarize_input(
         x,
@@ -97,6 +111,7 @@ def _input_attributes(x: Any, rows: int, bind: Binding, names: Any, attrs: dict[
         max_features=settings.summary_max_features,
         feature_names=names,
         device_summaries=settings.device_summaries,
+        row=row,
     )
     if summary is None:
         return
@@ -146,13 +161,18 @@ class Call:
         self._rows = 0
         self._attrs: dict[str, Any] | None = None
         names = None
+        # A one-row input both the summary and drift read is read once (one tolist()).
+        row = NOT_READ
         try:
             self._rows = batch_size(x)
             names = _feature_names(bind, model)
-            if span.is_recording():
+            recording = span.is_recording()
+            if self._rows == 1 and bind.drift is not None and recording and _summarizes(bind.settings, 1):
+                row = _read_row(x)
+            if recording:
                 self._attrs = dict(bind.attributes)
                 # Computed before the call: the model may mutate its input.
-                _input_attributes(x, self._rows, bind, names, self._attrs)
+                _input_attributes(x, self._rows, bind, names, self._attrs, row)
         except Exception as exc:  # noqa: BLE001 - modeltel must not break the prediction
             report_internal_error("input_summary", exc, telemetry)
         self._ids: PredictionIds | None = None
@@ -167,7 +187,7 @@ class Call:
         if bind.drift is not None:
             # Drift is a metric: it is updated whether or not the span is sampled.
             try:
-                out_of_range = bind.drift.observe_inputs(x, self._rows, names)
+                out_of_range = bind.drift.observe_inputs(x, self._rows, names, row)
                 if out_of_range and self._attrs is not None:
                     self._attrs[semconv.ML_INPUT_OUT_OF_RANGE_COUNT] = out_of_range
             except Exception as exc:  # noqa: BLE001
