@@ -532,3 +532,26 @@ def test_threads_adding_while_others_bin_and_read_lose_no_rows():
         assert np.array_equal(snap.counts.sum(axis=1), np.full(3, snap.rows))
     assert len(set(bins)) > 1, "binning moved between threads"
     assert len(window._queued) == 0
+
+
+def test_a_single_row_is_read_once_for_the_summary_and_drift(spans, monkeypatch):
+    # Both need the row's values; the call reads them once and hands them to both.
+    from modeltel import drift, inputs, recorder
+
+    model = fitted("drift-one-read")
+    reads = []
+    real = inputs.single_row
+
+    def counting(x, vector_is_row):
+        reads.append(vector_is_row)
+        return real(x, vector_is_row)
+
+    for module in (inputs, drift, recorder):
+        monkeypatch.setattr(module, "single_row", counting)
+    row = np.array([[0.5, 9.0, -0.25]])  # x1 far above the reference's range
+    model.predict(row)
+    assert reads.count(True) == 1  # the input's one read (an output's reads pass False)
+    (span,) = [s for s in spans() if s.attributes.get("ml.model.name") == "drift-one-read"]
+    assert span.attributes["ml.input.feature.mean"] == (0.5, 9.0, -0.25)
+    assert span.attributes["ml.input.out_of_range.count"] == 1
+    assert gauge("ml.drift.window.rows", **{"ml.model.name": "drift-one-read"}) == 1
