@@ -87,6 +87,25 @@ def test_store_stays_bounded_under_a_stream_without_labels(small_store):
         assert len(small_store) <= 50
 
 
+@pytest.mark.parametrize("tuple_layout", [True, False])
+def test_span_contexts_pack_and_unpack_the_same_on_both_paths(monkeypatch, tuple_layout):
+    from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, TraceFlags
+
+    from modeltel import labels
+
+    monkeypatch.setattr(labels, "_TUPLE_LAYOUT", tuple_layout)
+    ctx = SpanContext(trace_id=(1 << 127) + 12345, span_id=(1 << 63) + 7, is_remote=False, trace_flags=TraceFlags(1))
+    packed = labels.pack_span_context(ctx)
+    back = labels.unpack_span_context(packed)
+    assert (back.trace_id, back.span_id, back.trace_flags) == (ctx.trace_id, ctx.span_id, ctx.trace_flags)
+    unsampled = SpanContext(trace_id=5, span_id=6, is_remote=False, trace_flags=TraceFlags(0))
+    assert labels.unpack_span_context(labels.pack_span_context(unsampled)).trace_flags == 0
+    # an invalid context (a non-recording span's) and no context are both stored as none
+    assert labels.pack_span_context(INVALID_SPAN_CONTEXT) == 0
+    assert labels.pack_span_context(None) == 0
+    assert labels.unpack_span_context(0) is None
+
+
 def test_label_span_links_to_the_prediction_span(spans):
     clf = modeltel.register(LogisticRegression().fit(X, Y), name="labels-link")
     clf.predict(X[:1])

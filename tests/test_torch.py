@@ -41,6 +41,26 @@ def test_eval_module_emits_one_span_for_nested_submodules(mlp, spans):
     assert a["ml.output.confidence.mean"] == pytest.approx(out.max(dim=1).values.mean().item(), rel=1e-6)
 
 
+@pytest.mark.parametrize("key", ["suppress_instrumentation()", "plain string key"])
+def test_suppression_is_honoured_for_both_keys(mlp, spans, key):
+    # modeltel reads both suppression keys itself (one context lookup): each must still work.
+    from opentelemetry import context
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    if key == "suppress_instrumentation()":
+        with suppress_instrumentation():
+            mlp(torch.rand(2, 5))
+    else:
+        token = context.attach(context.set_value("suppress_instrumentation", True))
+        try:
+            mlp(torch.rand(2, 5))
+        finally:
+            context.detach(token)
+    assert spans() == []
+    mlp(torch.rand(2, 5))
+    assert len(spans()) == 1
+
+
 def test_training_mode_is_not_traced_by_default(mlp, spans):
     mlp.train()
     mlp(torch.rand(4, 5))

@@ -116,10 +116,27 @@ class LabelSummary:
     expired: int
 
 
+def _tuple_layout() -> bool:
+    # SpanContext is a tuple (trace id, span id, remote, flags, state, valid) whose fields
+    # are Python properties; checked once, so another API version takes the properties.
+    probe = SpanContext(trace_id=3, span_id=5, is_remote=False, trace_flags=TraceFlags(1))
+    return isinstance(probe, tuple) and len(probe) == 6 and probe[:2] == (3, 5) and probe[3] == 1 and probe[5] is True
+
+
+_TUPLE_LAYOUT = _tuple_layout()
+
+
 def pack_span_context(ctx: Any) -> int:
-    """The prediction span's context as one int (trace id, span id, flags): a SpanContext
-    with its three ints costs ~240 bytes per stored prediction, this ~60."""
-    if ctx is None or not ctx.is_valid:
+    """The prediction span's context as one int (trace id, span id, flags), 0 for None or an
+    invalid context: a SpanContext with its three ints costs ~240 bytes per stored
+    prediction, this ~60. Read as a tuple where it is one: four property calls fewer on
+    every prediction."""
+    if ctx is None:
+        return 0
+    if _TUPLE_LAYOUT:
+        trace_id, span_id, _, flags, _, valid = ctx
+        return (trace_id << 72) | (span_id << 8) | int(flags) if valid else 0
+    if not ctx.is_valid:
         return 0
     return (ctx.trace_id << 72) | (ctx.span_id << 8) | int(ctx.trace_flags)
 

@@ -37,6 +37,28 @@ IDLE, PREDICTING, TRAINING = 0, 1, 2
 _phase: contextvars.ContextVar[int] = contextvars.ContextVar("modeltel_phase", default=IDLE)
 
 
+# The phase of the current context, as a C call: the torch wrapper checks it first on every
+# sub-module call (a ResNet makes over a hundred per prediction), where a Python frame counts.
+current_phase = _phase.get
+
+try:
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+    from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY_PLAIN
+except ImportError:  # renamed in some later release: the public check does the same
+    _suppressed_keys = None
+else:
+    _suppressed_keys = (_SUPPRESS_INSTRUMENTATION_KEY, _SUPPRESS_INSTRUMENTATION_KEY_PLAIN)
+
+
+def _instrumentation_enabled() -> bool:
+    """``is_instrumentation_enabled()`` with the current context looked up once, not once per
+    key: it runs on every top-level call of every patched method."""
+    if _suppressed_keys is None:
+        return is_instrumentation_enabled()
+    ctx = otel_context.get_current()
+    return not (ctx.get(_suppressed_keys[0]) or ctx.get(_suppressed_keys[1]))
+
+
 def in_model_call() -> bool:
     """True inside an observed prediction or a training call (inner calls are not spans)."""
     return _phase.get() != IDLE
@@ -44,7 +66,12 @@ def in_model_call() -> bool:
 
 def should_observe() -> bool:
     """True when a call here is a top-level prediction modeltel should record."""
-    return state.recording and _phase.get() == IDLE and is_instrumentation_enabled()
+    return state.recording and _phase.get() == IDLE and _instrumentation_enabled()
+
+
+def observing() -> bool:
+    """``should_observe()`` less the phase, for wrappers that checked ``current_phase()``."""
+    return state.recording and _instrumentation_enabled()
 
 
 class _phase_scope:
@@ -226,8 +253,8 @@ class Call:
                 names = _feature_names(bind, self._model)
                 _guarded("prediction_log", telemetry, emit_prediction_log, bind, self._ids, self._x, result, names, span)
             if self._rows:
-                ctx = span.get_span_context()
-                _guarded("labels", telemetry, remember, bind, self._ids, ctx if ctx.is_valid else None, result, classes)
+                # An invalid context (a non-recording span's) is stored as none.
+                _guarded("labels", telemetry, remember, bind, self._ids, span.get_span_context(), result, classes)
         try:
             if attrs is not None and bind.settings.summaries:
                 attrs.update(self._output_attributes(result, classes))

@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from modeltel import semconv
 from modeltel.instrumentation.patching import Patcher, Switch
 from modeltel.models import binding_for
-from modeltel.recorder import first_input, in_model_call, observe, should_observe
+from modeltel.recorder import IDLE, current_phase, first_input, observe, observing
 from modeltel.telemetry import Telemetry, telemetry_for
 
 _INSTRUMENTS = ("torch >= 2.0",)
@@ -35,7 +35,7 @@ def _patched_call(original: Any, switch: Switch, telemetry: Telemetry) -> Any:
 
     @functools.wraps(original)
     def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if in_model_call() or not switch.on or not should_observe():
+        if current_phase() != IDLE or not switch.on or not observing():
             return original(self, *args, **kwargs)
         cls = type(self)
         bind = binding_for(self, semconv.FRAMEWORK_PYTORCH, OPERATION, cls.__name__, cls)
