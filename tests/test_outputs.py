@@ -171,3 +171,40 @@ def test_single_row_tensor_inputs_read_directly_match_the_numpy_route(values, dt
     direct = summarize_input(t, **kw)
     via_numpy = summarize_input(tensor_sample(t, 256, False), **kw)  # the route before
     assert repr(direct) == repr(via_numpy)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    rows=st.integers(1, 6),
+    width=st.sampled_from([2, 3, 10, 64, 65]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    kind=st.sampled_from(["probabilities", "logits", "near the tolerance", "outside it", "nan", "inf", "zero row"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_first_row_rejection_never_changes_the_probability_check(rows, width, dtype, kind, seed):
+    # The Python check of the first row may only reject what the full check rejects too.
+    from modeltel import outputs
+
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(width), size=rows)
+    if kind == "logits":
+        p = rng.normal(size=(rows, width))
+    elif kind == "near the tolerance":
+        p = p * (1.0 + rng.choice([-1, 1]) * rng.uniform(9e-4, 1.1e-3))
+    elif kind == "outside it":
+        p = p * (1.0 + rng.choice([-1, 1]) * rng.uniform(1e-3, 2e-2))
+    elif kind == "nan":
+        p[rng.integers(rows), rng.integers(width)] = np.nan
+    elif kind == "inf":
+        p[rng.integers(rows), rng.integers(width)] = np.inf
+    elif kind == "zero row":
+        p[0] = 0.0
+    a = p.astype(dtype)
+    with_first_row = outputs.looks_like_probabilities(a)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outputs, "_FIRST_ROW_CHECK_COLUMNS", 0)
+        assert with_first_row == outputs.looks_like_probabilities(a)
+    if kind == "probabilities" and dtype == np.float64:
+        assert with_first_row
+    if kind in ("logits", "nan", "inf", "zero row"):
+        assert not with_first_row
