@@ -256,3 +256,45 @@ def test_single_row_fast_path_agrees_with_the_general_path(x, names, max_feature
     assert fast[:3] == general[:3] and fast.missing == general.missing
     for f, g in zip(fast[3:6], general[3:6]):
         assert _same_floats(f, g)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: a,
+        lambda a: a.astype(np.float32),
+        lambda a: torch.from_numpy(a.astype(np.float32)),
+        lambda a: pd.DataFrame(a, columns=["a", "b", "c"]),
+        lambda a: a.tolist(),
+        lambda a: sp.csr_matrix(a),
+        lambda a: {"a": a[:, 0], "b": a[:, 1], "c": a[:, 2]},
+    ],
+    ids=["float64", "float32", "tensor", "frame", "list", "sparse", "columnar dict"],
+)
+def test_a_sampled_batch_is_copied_so_its_statistics_can_wait(make):
+    # The recorder finishes a batch's statistics after the model call when the batch was
+    # sampled: the sample must not change when the input does.
+    from modeltel.inputs import InputSample, finish_input, sample_input
+
+    a = np.random.default_rng(3).normal(size=(1000, 3))
+    x = make(a.copy())
+    sample = sample_input(x, **BUDGET)
+    assert type(sample) is InputSample and sample.feature_count == 3
+    before = finish_input(sample)
+    if isinstance(x, np.ndarray):
+        x[:] = 0.0
+    elif isinstance(x, torch.Tensor):
+        x.mul_(0.0)
+    elif isinstance(x, pd.DataFrame):
+        x.iloc[:, :] = 0.0
+    elif isinstance(x, list):
+        for row in x:
+            row[:] = [0.0] * len(row)
+    elif isinstance(x, dict):
+        for column in x.values():
+            column[:] = 0.0
+    else:
+        x.data[:] = 0.0
+    after = finish_input(sample)
+    assert after == before and after.summary_rows == 256
+    assert after.mean == summarize_input(make(a), **BUDGET).mean

@@ -17,11 +17,20 @@ X = np.random.default_rng(0).normal(size=(50, 3))
 Y = (X[:, 0] > 0).astype(int)
 
 
-@pytest.mark.parametrize(("target", "site"), [("summarize_input", "input_summary"), ("summarize_output", "output_summary")])
-def test_summary_failure_is_counted_logged_once_and_prediction_unchanged(monkeypatch, caplog, spans, target, site):
+@pytest.mark.parametrize(
+    ("target", "site", "rows"),
+    [
+        ("sample_input", "input_summary", 50),
+        ("finish_input", "input_summary", 50),
+        ("finish_input", "input_summary", 1000),  # a sampled batch: finished after the call
+        ("summarize_output", "output_summary", 50),
+    ],
+)
+def test_summary_failure_is_counted_logged_once_and_prediction_unchanged(monkeypatch, caplog, spans, target, site, rows):
     _reset_for_tests()
     model = LogisticRegression().fit(X, Y)
-    expected = model.predict(X)
+    batch = np.random.default_rng(1).normal(size=(rows, 3))
+    expected = model.predict(batch)
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom inside modeltel")
@@ -31,7 +40,7 @@ def test_summary_failure_is_counted_logged_once_and_prediction_unchanged(monkeyp
     before = counter_value("modeltel.internal.errors", **{"modeltel.site": site, "error.type": "ZeroDivisionError"})
     with caplog.at_level(logging.WARNING, logger="modeltel"):
         for _ in range(3):
-            np.testing.assert_array_equal(model.predict(X), expected)
+            np.testing.assert_array_equal(model.predict(batch), expected)
     after = counter_value("modeltel.internal.errors", **{"modeltel.site": site, "error.type": "ZeroDivisionError"})
     assert after - before == 3
     logged = [r for r in caplog.records if "internal error" in r.getMessage()]

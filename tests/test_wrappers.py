@@ -65,6 +65,32 @@ def test_monitor_method_and_exception_passthrough(spans):
     assert span.attributes["error.type"] == "KeyError"
 
 
+@pytest.mark.parametrize("rows", [100, 1000], ids=["within the row budget", "sampled"])
+def test_the_input_summary_describes_the_input_before_the_model_changed_it(spans, rows):
+    from modeltel.inputs import summarize_input
+
+    @modeltel.monitor("mutating")
+    def predict(x):
+        x *= 0.0  # some preprocessing steps scale in place
+        return x[:, 0]
+
+    @modeltel.monitor("mutating-and-failing")
+    def predict_fails(x):
+        x *= 0.0
+        raise ValueError("bad batch")
+
+    data = np.random.default_rng(5).normal(loc=3.0, size=(rows, 4))
+    expected = summarize_input(data, max_rows=256, max_features=64)
+    predict(data.copy())
+    with pytest.raises(ValueError):
+        predict_fails(data.copy())
+    for span in spans():
+        a = span.attributes
+        assert a["ml.input.summary.rows"] == min(rows, 256)
+        assert list(a["ml.input.feature.mean"]) == list(expected.mean)
+        assert list(a["ml.input.feature.max"]) == list(expected.max)
+
+
 class Plain:
     classes_ = np.array(["a", "b"])
 

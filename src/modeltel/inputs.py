@@ -454,6 +454,49 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
+class InputSample(NamedTuple):
+    """The rows and features an input summary is computed over, before the statistics.
+
+    ``table`` is a copy whenever the input had more rows than the row budget (sampled rows
+    are gathered into new arrays), so its statistics can wait until after the model call.
+    """
+
+    table: _Table
+    feature_count: int
+    names: Sequence[str]
+
+
+def sample_input(
+    x: Any,
+    *,
+    max_rows: int,
+    max_features: int,
+    feature_names: Sequence[str] | None = None,
+    device_summaries: bool = False,
+    row: Any = NOT_READ,
+) -> InputSummary | InputSample | None:
+    """The first half of ``summarize_input``: the row sample, or the finished summary when
+    the input is one row of numbers (nothing to defer); None when it has no feature view.
+
+    >>> sample_input(np.zeros((1000, 3)), max_rows=256, max_features=64).table.shape
+    (256, 3)
+    """
+    found = single_row(x, True) if row is NOT_READ else row
+    if found is not None and found[1] in _NUMERIC_KINDS:
+        # One row of numbers (online serving's common case): the summary is the row itself,
+        # built from one conversion instead of the sampling and reduction passes.
+        return _row_summary(found[0], found[1] == "f", max_features, feature_names)
+    host = on_host(x, max_rows, device_summaries)
+    if host is None:
+        return None
+    x, kind = host
+    sampled = _sample(x, kind, max_rows, max_features)
+    if sampled is None:
+        return None
+    table, feature_count, names = sampled
+    return InputSample(table, feature_count, _resolve_names(names, feature_names, feature_count, max_features))
+
+
 def summarize_input(
     x: Any,
     *,
@@ -474,20 +517,20 @@ def summarize_input(
     >>> s.mean, s.missing
     ((2.0, 2.0), 1)
     """
-    found = single_row(x, True) if row is NOT_READ else row
-    if found is not None and found[1] in _NUMERIC_KINDS:
-        # One row of numbers (online serving's common case): the summary is the row itself,
-        # built from one conversion instead of the sampling and reduction passes.
-        return _row_summary(found[0], found[1] == "f", max_features, feature_names)
-    host = on_host(x, max_rows, device_summaries)
-    if host is None:
-        return None
-    x, kind = host
-    sampled = _sample(x, kind, max_rows, max_features)
-    if sampled is None:
-        return None
-    table, feature_count, names = sampled
-    names = _resolve_names(names, feature_names, feature_count, max_features)
+    sample = sample_input(
+        x, max_rows=max_rows, max_features=max_features, feature_names=feature_names,
+        device_summaries=device_summaries, row=row,
+    )
+    return finish_input(sample) if type(sample) is InputSample else sample
+
+
+def finish_input(sample: InputSample) -> InputSummary:
+    """The second half of ``summarize_input``: the statistics of a sample.
+
+    >>> finish_input(InputSample(np.array([[1.0], [3.0]]), 1, ("a",))).mean
+    (2.0,)
+    """
+    table, feature_count, names = sample
     if isinstance(table, np.ndarray):
         rows = int(table.shape[0])
         mean, lo, hi, missing = numeric_stats(table) if table.size else ([], [], [], 0)
