@@ -278,7 +278,8 @@ class Call:
                 _guarded("labels", telemetry, remember, bind, self._ids, span.get_span_context(), result, classes)
         try:
             if attrs is not None and bind.settings.summaries:
-                self._finish_input_summary(attrs)
+                if self._sample is not None:
+                    self._finish_input_summary(attrs)
                 attrs.update(self._output_attributes(result, classes))
         except Exception as exc:  # noqa: BLE001
             report_internal_error("output_summary", exc, telemetry)
@@ -289,8 +290,6 @@ class Call:
 
     def _finish_input_summary(self, attrs: dict[str, Any]) -> None:
         """The statistics of a batch's row sample taken before the call (see _input_attributes)."""
-        if self._sample is None:
-            return
         try:
             _add_input_summary(finish_input(self._sample), self._bind.settings, attrs)
         except Exception as exc:  # noqa: BLE001
@@ -321,7 +320,8 @@ class Call:
                 self._telemetry.tally(key, attrs).add(self._rows)
             if span.is_recording():
                 attrs = self._attrs if self._attrs is not None else dict(self._bind.attributes)
-                self._finish_input_summary(attrs)
+                if self._sample is not None:
+                    self._finish_input_summary(attrs)
                 attrs[semconv.ERROR_TYPE] = error_type
                 set_prevalidated(span, attrs)
                 span.record_exception(exc)
