@@ -48,3 +48,19 @@ def test_deferred_completion_experiment_prints_each_variant():
     for line in rows:
         ratio, mean, p50, p99, p999 = map(float, line.split()[-5:])
         assert math.isfinite(ratio) and 0 < p50 <= p99 <= p999 and mean > 0
+
+
+def test_heap_trim_benchmark_prints_each_configuration():
+    import pytest
+
+    pytest.importorskip("torch")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "heap_trim.py"),
+         "--processes", "1", "--windows", "2", "--calls", "3", "--rows", "2000"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {line[:28].strip(): line[28:].split() for line in proc.stdout.splitlines()[2:]}
+    assert list(rows) == ["bare", "instrumented", "instrumented, MALLOC_* set"]
+    for storms, median, worst, faults in rows.values():
+        assert storms in ("0/1", "1/1") and 0 < float(median) <= float(worst) and float(faults) >= 0
