@@ -476,7 +476,12 @@ def sample_input(
     row: Any = NOT_READ,
 ) -> InputSummary | InputSample | None:
     """The first half of ``summarize_input``: the row sample, or the finished summary when
-    the input is one row of numbers (nothing to defer); None when it has no feature view.
+    the input is one row of numbers (nothing to defer).
+
+    Returns None for inputs with no feature view (a string, a ragged list, a tensor on an
+    accelerator when ``device_summaries`` is off). ``feature_names`` names the features when
+    the input does not (a numpy array); names carried by the input win when their counts
+    disagree with it. ``row`` is ``single_row(x, True)`` when the caller has read it already.
 
     >>> sample_input(np.zeros((1000, 3)), max_rows=256, max_features=64).table.shape
     (256, 3)
@@ -497,30 +502,15 @@ def sample_input(
     return InputSample(table, feature_count, _resolve_names(names, feature_names, feature_count, max_features))
 
 
-def summarize_input(
-    x: Any,
-    *,
-    max_rows: int,
-    max_features: int,
-    feature_names: Sequence[str] | None = None,
-    device_summaries: bool = False,
-    row: Any = NOT_READ,
-) -> InputSummary | None:
-    """Summarise the features of one prediction input over a bounded sample of its rows.
-
-    Returns None for inputs with no feature view (a string, a ragged list, a tensor on an
-    accelerator when ``device_summaries`` is off). ``feature_names`` names the features when
-    the input does not (a numpy array); names carried by the input win when their counts
-    disagree with it. ``row`` is ``single_row(x, True)`` when the caller has read it already.
+def summarize_input(x: Any, **options: Any) -> InputSummary | None:
+    """Summarise the features of one prediction input over a bounded sample of its rows:
+    ``sample_input`` (whose keyword options it takes) and then ``finish_input``.
 
     >>> s = summarize_input(np.array([[1.0, 2.0], [3.0, np.nan]]), max_rows=256, max_features=64)
     >>> s.mean, s.missing
     ((2.0, 2.0), 1)
     """
-    sample = sample_input(
-        x, max_rows=max_rows, max_features=max_features, feature_names=feature_names,
-        device_summaries=device_summaries, row=row,
-    )
+    sample = sample_input(x, **options)
     return finish_input(sample) if type(sample) is InputSample else sample
 
 
