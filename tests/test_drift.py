@@ -555,3 +555,36 @@ def test_a_single_row_is_read_once_for_the_summary_and_drift(spans, monkeypatch)
     assert span.attributes["ml.input.feature.mean"] == (0.5, 9.0, -0.25)
     assert span.attributes["ml.input.out_of_range.count"] == 1
     assert gauge("ml.drift.window.rows", **{"ml.model.name": "drift-one-read"}) == 1
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["returns", "raises"])
+def test_a_sampled_batch_is_binned_as_it_was_before_the_model_changed_it(spans, fails):
+    # A batch larger than the row budget has its drift sample copied before the call and
+    # binned after it: a model that scales its input in place must not change what drift sees.
+    def model(scale_in_place):
+        @modeltel.monitor(f"drift-late-{scale_in_place}-{fails}", reference=Reference.from_data(X_TRAIN))
+        def predict(x):
+            if scale_in_place:
+                x *= 0.0
+            if fails:
+                raise ValueError("bad batch")
+            return x[:, 0] > 0
+
+        return predict
+
+    batch = RNG.normal(size=(5000, 3))
+    batch[:, 1] += 3.0  # shifted: drifts, and many values above the reference's range
+    for scale_in_place in (False, True):
+        try:
+            model(scale_in_place)(batch.copy())
+        except ValueError:
+            assert fails
+    results = []
+    for scale_in_place in (False, True):
+        name = f"drift-late-{scale_in_place}-{fails}"
+        (span,) = [s for s in spans() if s.attributes.get("ml.model.name") == name]
+        score = gauge("ml.drift.score", **{"ml.model.name": name, "ml.feature.name": "x1", "ml.drift.method": "psi"})
+        results.append((span.attributes["ml.input.out_of_range.count"], score,
+                        gauge("ml.drift.window.rows", **{"ml.model.name": name})))
+    assert results[0] == results[1]
+    assert results[0][0] > 0 and results[0][1] > 0.2 and results[0][2] == 5000

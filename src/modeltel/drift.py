@@ -13,7 +13,7 @@ import math
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -52,6 +52,14 @@ PCA_MULTIPLY_ADDS = 1_000_000
 # over 256 of a full 1,024-row buffer moves the score by ~3% at most, against an alert
 # threshold of 1.5x, and costs a quarter (the projection was a third of a binning).
 ERROR_ROWS = 256
+
+
+class DriftSample(NamedTuple):
+    """A call's input sample between ``DriftMonitor.sample_inputs`` and ``add_inputs``."""
+
+    sample: Any
+    rows: int
+    copied: bool
 
 
 class DriftMonitor:
@@ -113,15 +121,30 @@ class DriftMonitor:
     def observe_inputs(self, x: Any, rows: int, names_hint: Sequence[str] | None, row: Any = NOT_READ) -> int:
         """Bin a sample of ``x`` into the input window; returns sampled out-of-range values.
         ``row`` is ``single_row(x, True)`` when the caller has read it already."""
+        pending = self.sample_inputs(x, rows, row)
+        return pending if type(pending) is int else self.add_inputs(pending, names_hint)
+
+    def sample_inputs(self, x: Any, rows: int, row: Any = NOT_READ) -> int | DriftSample:
+        """The first half of ``observe_inputs``: a call's row sample for ``add_inputs``, or,
+        when there is nothing to defer (one row of numbers, no sample), the call already
+        added and its out-of-range count. A sample with ``copied`` set was gathered into a
+        new array, so the caller may add it after the model call."""
         if rows <= 0:
             return 0
         if rows == 1 and self._all_numeric:
             values = _numeric_row(single_row(x, True) if row is NOT_READ else row, self._width)
             if values is not None:
                 return self.inputs.add_row(values)
-        sample = _row_sample(x, self._rows_binned(rows), self.settings.device_summaries)
+        budget = self._rows_binned(rows)
+        sample = _row_sample(x, budget, self.settings.device_summaries)
         if sample is None:
             return 0
+        # take_rows gathers an array's sample into a new one only when it samples.
+        return DriftSample(sample, rows, type(sample) is np.ndarray and rows > budget and sample.ndim > 1)
+
+    def add_inputs(self, pending: DriftSample, names_hint: Sequence[str] | None) -> int:
+        """The second half of ``observe_inputs``: bin the sample into the input window."""
+        sample, rows, _ = pending
         sampled_rows = _length(sample)
         if sampled_rows == 0:
             return 0

@@ -18,6 +18,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from modeltel import semconv, state
 from modeltel.inputs import NOT_READ, InputSample, InputSummary, batch_size, finish_input, sample_input, single_row
+from modeltel.drift import DriftSample
 from modeltel.models import Binding
 from modeltel.outputs import summarize_output
 from modeltel.alerts import watch_for
@@ -193,7 +194,7 @@ class Call:
 
     __slots__ = (
         "_telemetry", "_bind", "_model", "_span", "_attrs", "_ctx_token", "_phase_token", "_rows", "_start", "_ids",
-        "_x", "_sample",
+        "_x", "_sample", "_drift",
     )
 
     def __init__(self, telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> None:
@@ -232,18 +233,38 @@ class Call:
                     self._attrs[semconv.ML_PREDICTION_ID_COUNT] = self._rows
         except Exception as exc:  # noqa: BLE001
             report_internal_error("prediction_ids", exc, telemetry)
+        self._drift: tuple[DriftSample, Any] | None = None
         if bind.drift is not None:
             # Drift is a metric: it is updated whether or not the span is sampled.
             try:
-                out_of_range = bind.drift.observe_inputs(x, self._rows, names, row)
-                if out_of_range and self._attrs is not None:
-                    self._attrs[semconv.ML_INPUT_OUT_OF_RANGE_COUNT] = out_of_range
+                pending = bind.drift.sample_inputs(x, self._rows, row)
+                if type(pending) is int:
+                    self._out_of_range(pending)
+                else:
+                    self._drift = (pending, names)
+                    # A copied sample is binned after the call, like a sampled batch's input
+                    # statistics (see _input_attributes); one that may be a view, now.
+                    if not pending.copied:
+                        self._add_drift_inputs()
             except Exception as exc:  # noqa: BLE001
                 report_internal_error("drift_update", exc, telemetry)
         self._ctx_token = otel_context.attach(trace.set_span_in_context(span))
         self._phase_token = _phase.set(PREDICTING)
         # Started last so the timing covers the model call only, not modeltel's own work.
         self._start = time.perf_counter()
+
+    def _out_of_range(self, count: int) -> None:
+        if count and self._attrs is not None:
+            self._attrs[semconv.ML_INPUT_OUT_OF_RANGE_COUNT] = count
+
+    def _add_drift_inputs(self) -> None:
+        """Bin the drift sample taken before the call (see __init__)."""
+        pending, names = self._drift
+        self._drift = None
+        try:
+            self._out_of_range(self._bind.drift.add_inputs(pending, names))
+        except Exception as exc:  # noqa: BLE001
+            report_internal_error("drift_update", exc, self._telemetry)
 
     def _close_context(self) -> float:
         duration = time.perf_counter() - self._start
@@ -265,6 +286,8 @@ class Call:
         # Each concern is guarded on its own: a failure in one (counted under its site)
         # must not silently switch off the others for this call.
         if bind.drift is not None:
+            if self._drift is not None:
+                self._add_drift_inputs()
             _guarded("drift_update", telemetry, bind.drift.observe_outputs, result, self._rows)
         if bind.thresholds:
             watch = watch_for(bind.model_key, bind.thresholds, bind.on_alert)
@@ -311,6 +334,8 @@ class Call:
     def failed(self, exc: BaseException) -> None:
         duration = self._close_context()
         span = self._span
+        if self._drift is not None:
+            self._add_drift_inputs()
         try:
             error_type = type(exc).__qualname__
             attrs = self._bind.error_metric_attributes(error_type)
