@@ -133,11 +133,11 @@ def _input_attributes(
     """Add the batch size and input summary to ``attrs`` (``row``: see summarize_input).
 
     A batch larger than the row budget returns its row sample instead (a copy, so the model
-    cannot change it) for ``_add_input_summary`` to finish after the call. Computing its
-    statistics before a large torch call sent some processes into glibc's heap-trim cycle
-    (every call faulting its activations back in, 1.7 -> 4.5 ms: benchmarks/heap_trim.py);
-    with only the copy before the call none did, and the statistics then run next to the
-    output summary's, whose numpy code is already warm."""
+    cannot change it) for ``_add_input_summary`` to finish after the call: only the copy
+    sits between the model's calls. With the statistics before a large CPU torch call, more
+    processes fell into glibc's heap-trim cycle (every call faulting its activations back in,
+    1.7 -> 4.5 ms; deployment.md, benchmarks/heap_trim.py), and after it they run next to the
+    output summary's, whose numpy code is then warm."""
     attrs[semconv.ML_BATCH_SIZE] = rows
     settings = bind.settings
     if not _summarizes(settings, rows):
