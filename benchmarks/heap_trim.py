@@ -36,8 +36,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 STORM_FAULTS_PER_CALL = 100
 # Both set: setting either one alone also switches off glibc's dynamic mmap threshold, and
@@ -57,19 +57,12 @@ def _model(harness: str, rows: int) -> tuple[Any, Any]:
     import numpy as np
     import torch
 
-    if harness == "overhead":
-        import overhead
+    import overhead
 
+    if harness == "overhead":
         run = [case for case in overhead.cases([rows]) if case[0].startswith("torch")][0][2]
-        mlp = run.__closure__[0].cell_contents  # run() calls the MLP it closes over
-        assert isinstance(mlp, torch.nn.Module), "overhead.cases changed: update heap_trim.py"
-        return mlp, run.__defaults__[0]
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    mlp = torch.nn.Sequential(
-        torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2)
-    ).eval()
-    return mlp, torch.from_numpy(np.random.default_rng(0).normal(size=(rows, 20)).astype(np.float32))
+        return run.model, run.__defaults__[0]
+    return overhead.torch_mlp(), torch.from_numpy(np.random.default_rng(0).normal(size=(rows, 20)).astype(np.float32))
 
 
 def worker(mode: str, harness: str, rows: int, windows: int, calls: int) -> None:

@@ -317,7 +317,6 @@ class Call:
             _add_input_summary(finish_input(self._sample), self._bind.settings, attrs)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("input_summary", exc, self._telemetry)
-        self._sample = None
 
     def _output_attributes(self, result: Any, classes: Any) -> dict[str, Any]:
         settings = self._bind.settings
