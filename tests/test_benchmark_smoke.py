@@ -39,15 +39,15 @@ def test_deferred_completion_experiment_prints_each_variant():
     # It patches recorder.Call for the experiment: this keeps it running as the recorder changes.
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "deferred_completion.py"),
-         "--rounds", "1", "--calls", "200", "--batch", "4"],
+         "--rounds", "1", "--calls", "200", "--batch", "4", "--thread"],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
-    assert [("deferred" in line, "K=4" in line) for line in rows] == [(False, False), (True, True)] * 2
+    assert [("K=4" in line, "thread" in line) for line in rows] == [(False, False), (True, False), (False, True)] * 2
     for line in rows:
-        ratio, mean, p50, p99, p999 = map(float, line.split()[-5:])
-        assert math.isfinite(ratio) and 0 < p50 <= p99 <= p999 and mean > 0
+        ratio, mean, p50, p99, p999, cpu = map(float, line.split()[-6:])
+        assert math.isfinite(ratio) and 0 < p50 <= p99 <= p999 and mean > 0 and cpu > 0
 
 
 def test_heap_trim_benchmark_prints_each_configuration():
@@ -69,3 +69,37 @@ def test_heap_trim_benchmark_prints_each_configuration():
                                             "instrumented, MALLOC_* set"] * 2
     for _, (storms, median, worst, faults) in rows:
         assert storms in ("0/1", "1/1") and 0 < float(median) <= float(worst) and float(faults) >= 0
+
+
+def test_ablation_switches_off_exactly_the_concern_it_names(spans):
+    # The benchmark patches recorder internals: if one stops being the path a call takes,
+    # its row would silently measure the full call. Each variant must drop what it names
+    # and nothing else.
+    import numpy as np
+
+    import modeltel
+    from modeltel.ground_truth import store
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import ablation
+
+    model = modeltel.wrap(lambda x: x.sum(axis=1), name="ablation-check")
+    x = np.arange(600.0).reshape(300, 2)  # more rows than the summary budget
+    seen = {}
+    try:
+        for variant in ablation.VARIANTS:
+            ablation._use(variant)
+            model(x)
+            attrs = spans()[-1].attributes
+            assert attrs["ml.batch.size"] == 300
+            stored = not isinstance(store().find(attrs["ml.prediction.id"]), str)
+            seen[variant] = ("ml.input.feature.mean" in attrs, "ml.output.mean" in attrs, stored)
+    finally:
+        ablation._use("full")
+    assert seen == {
+        "full": (True, True, True),
+        "no input summary": (False, True, True),
+        "no output summary": (True, False, True),
+        "no label store": (True, True, False),
+        "none of the three": (False, False, False),
+    }
