@@ -191,3 +191,35 @@ def test_stored_predictions_are_not_tracked_by_the_garbage_collector():
     assert len(entries) == 11
     assert [e for e in entries if gc.is_tracked(e)] == []
     assert ground_truth.store()._resolved and not any(gc.is_tracked(r) for r in ground_truth.store()._resolved.values())
+
+
+def test_a_store_size_of_zero_keeps_no_predictions_and_their_labels_read_unknown(small_store, monkeypatch):
+    # Per model: this model's outputs are not copied or filed; another model's still are.
+    off = modeltel.register(LogisticRegression().fit(X, Y), name="labels-off", label_store_max_entries=0)
+    on = modeltel.register(LogisticRegression().fit(X, Y), name="labels-on")
+    off.predict(X[:10])
+    off_ids = modeltel.last_prediction_ids()
+    on.predict(X[:10])
+    on_ids = modeltel.last_prediction_ids()
+    assert len(small_store) == 10
+    summary = modeltel.record_labels([off_ids[0], on_ids[0]], [int(Y[0]), int(Y[0])])
+    assert (summary.matched, summary.unknown, summary.expired) == (1, 1, 0)
+    # Process-wide: a store of size 0 files nothing, even for a model registered with a size.
+    empty = LabelStore(max_entries=0, max_age=3600)
+    monkeypatch.setattr(ground_truth, "_store", empty)
+    sized = modeltel.register(LogisticRegression().fit(X, Y), name="labels-sized", label_store_max_entries=10)
+    sized.predict(X[:5])
+    assert not empty._batches  # nothing held, not even an entry of no rows (it would keep the output)
+    assert len(empty) == 0 and modeltel.record_labels(modeltel.last_prediction_ids()[:1], [1]).unknown == 1
+
+
+def test_zero_is_the_only_size_below_one_the_store_accepts():
+    from modeltel.config import settings_from_env
+
+    assert settings_from_env({"MODELTEL_LABEL_STORE_MAX_ENTRIES": "0"}).label_store_max_entries == 0
+    with pytest.raises(ValueError, match="MODELTEL_LABEL_STORE_MAX_ENTRIES='-1' must be >= 0"):
+        settings_from_env({"MODELTEL_LABEL_STORE_MAX_ENTRIES": "-1"})
+    with pytest.raises(ValueError, match="option 'label_store_max_entries' must be >= 0, got -1"):
+        modeltel.register(LogisticRegression(), label_store_max_entries=-1)
+    with pytest.raises(ValueError, match="option 'performance_window' must be >= 1, got 0"):
+        modeltel.register(LogisticRegression(), performance_window=0)

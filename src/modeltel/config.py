@@ -60,6 +60,8 @@ class Settings:
     # Labelled predictions ml.performance is computed over (per model).
     performance_window: int = 1000
     # Prediction store for record_labels (process-wide, read from instrument()'s settings).
+    # 0 keeps no predictions (globally, or per model with register()): for models whose
+    # labels never come back, it saves the per-call copy of the output.
     label_store_max_entries: int = 100_000
     label_store_max_age: float = 7 * 24 * 3600.0
     # Opt-in prediction logs: fraction of predictions logged (0 = off), record size cap,
@@ -78,6 +80,8 @@ class Settings:
 
 
 MODEL_OPTIONS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(Settings))
+# Integer options for which 0 means "off"; every other one must be at least 1.
+_ZERO_MEANS_OFF = frozenset({"label_store_max_entries"})
 
 # Environment variable -> Settings field.
 _ENV_FIELDS: dict[str, str] = {
@@ -121,8 +125,9 @@ def _check_value(name: str, value: Any, where: str) -> Any:
     if expected is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{where}: option {name!r} must be an int, got {value!r}")
-        if value < 1:
-            raise ValueError(f"{where}: option {name!r} must be >= 1, got {value}")
+        least = 0 if name in _ZERO_MEANS_OFF else 1
+        if value < least:
+            raise ValueError(f"{where}: option {name!r} must be >= {least}, got {value}")
         return value
     if expected is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
@@ -192,8 +197,9 @@ def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
         value = int(raw.strip())
     except ValueError:
         raise ValueError(f"{env_name}={raw!r} is not an integer") from None
-    if value < 1:
-        raise ValueError(f"{env_name}={raw!r} must be >= 1")
+    least = 0 if field in _ZERO_MEANS_OFF else 1
+    if value < least:
+        raise ValueError(f"{env_name}={raw!r} must be >= {least}")
     return value
 
 

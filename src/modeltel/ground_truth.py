@@ -80,6 +80,8 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         if proba is not None:
             calibration = bind.drift.reference.calibration if bind.drift is not None else None
             estimate_window(key, bind.settings.performance_window).add(proba, calibration)
+    if not bind.settings.label_store_max_entries:
+        return  # the store is off for this model: no copy, and its labels read "unknown"
     if isinstance(result, np.ndarray):
         result = result.copy()
     elif hasattr(result, "detach"):

@@ -222,6 +222,8 @@ class LabelStore:
     def add(self, entry: tuple[Any, ...]) -> None:
         """File one call: a plain tuple of StoredBatch's fields (not a StoredBatch, which the
         collector would keep tracking; see there)."""
+        if not self.max_entries:
+            return  # a store of size 0 keeps nothing (a model registered with a size of its own)
         rows = entry[_ROWS]
         if rows > self.max_entries:  # keep the newest rows of an oversized batch
             offset = rows - self.max_entries
