@@ -83,6 +83,11 @@ MODEL_OPTIONS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(Set
 # Integer options for which 0 means "off"; every other one must be at least 1.
 _ZERO_MEANS_OFF = frozenset({"label_store_max_entries"})
 
+
+def _least(field: str) -> int:
+    """The smallest value an integer option accepts."""
+    return 0 if field in _ZERO_MEANS_OFF else 1
+
 # Environment variable -> Settings field.
 _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_SUMMARIES": "summaries",
@@ -125,7 +130,7 @@ def _check_value(name: str, value: Any, where: str) -> Any:
     if expected is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{where}: option {name!r} must be an int, got {value!r}")
-        least = 0 if name in _ZERO_MEANS_OFF else 1
+        least = _least(name)
         if value < least:
             raise ValueError(f"{where}: option {name!r} must be >= {least}, got {value}")
         return value
@@ -197,7 +202,7 @@ def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
         value = int(raw.strip())
     except ValueError:
         raise ValueError(f"{env_name}={raw!r} is not an integer") from None
-    least = 0 if field in _ZERO_MEANS_OFF else 1
+    least = _least(field)
     if value < least:
         raise ValueError(f"{env_name}={raw!r} must be >= {least}")
     return value

@@ -257,7 +257,7 @@ def single_row_tensor(t: Any, vector_is_row: bool) -> tuple[list[Any], int, str]
     return (values[0] if ndim == 2 else values), ndim, kind
 
 
-# ``row=`` of summarize_input and DriftMonitor.observe_inputs when the caller has not read it.
+# ``row=`` of sample_input and DriftMonitor.sample_inputs when the caller has not read it.
 NOT_READ: Any = object()
 
 

@@ -130,10 +130,10 @@ def _read_row(x: Any) -> Any:
 def _input_attributes(
     x: Any, rows: int, bind: Binding, names: Any, attrs: dict[str, Any], row: Any
 ) -> InputSample | None:
-    """Add the batch size and input summary to ``attrs`` (``row``: see summarize_input).
+    """Add the batch size and input summary to ``attrs`` (``row``: see sample_input).
 
     A batch larger than the row budget returns its row sample instead (a copy, so the model
-    cannot change it) for ``_add_input_summary`` to finish after the call: only the copy
+    cannot change it) for ``Call._finish_input_summary`` to finish after the call: only the copy
     sits between the model's calls. With the statistics before a large CPU torch call, more
     processes fell into glibc's heap-trim cycle (every call faulting its activations back in,
     1.7 -> 4.5 ms; deployment.md, benchmarks/heap_trim.py), and after it they run next to the
