@@ -45,34 +45,44 @@ _SYNC_OK = recorder.Call.ok
 _SYNC_CLOSE = recorder.Call._close_context
 
 
-def _defer(batch: int) -> Callable[[], None]:
-    """Make Call.ok close the call's context now and run the rest ``batch`` calls at a time;
-    returns the function that completes whatever is still queued."""
-    pending: list[Any] = []
+def _close_now(hand_off: Callable[[Any, Any], None]) -> None:
+    """Make Call.ok close the call's context at once (its tokens belong to the calling thread
+    and context) and pass (call, result) to ``hand_off``; completing it later with _SYNC_OK,
+    its _close_context hands back the stored duration."""
     durations: dict[int, float] = {}
+
+    def ok(self: Any, result: Any) -> None:
+        durations[id(self)] = _SYNC_CLOSE(self)
+        hand_off(self, result)
+
+    recorder.Call.ok = ok
+    recorder.Call._close_context = lambda self: durations.pop(id(self))
+
+
+def _defer(batch: int) -> Callable[[], None]:
+    """Complete calls ``batch`` at a time; returns the function that completes whatever is
+    still queued."""
+    pending: list[Any] = []
 
     def complete() -> None:
         work = pending[:]
         pending.clear()
         for call, value in work:
-            _SYNC_OK(call, value)  # its _close_context now hands back the stored duration
+            _SYNC_OK(call, value)
 
-    def ok(self: Any, result: Any) -> None:
-        durations[id(self)] = _SYNC_CLOSE(self)
-        pending.append((self, result))
+    def queue_call(call: Any, result: Any) -> None:
+        pending.append((call, result))
         if len(pending) >= batch:
             complete()
 
-    recorder.Call.ok = ok
-    recorder.Call._close_context = lambda self: durations.pop(id(self))
+    _close_now(queue_call)
     return complete
 
 
 def _on_thread() -> Callable[[], None]:
-    """Make Call.ok close the call's context now and hand the rest to one worker thread;
-    returns the function that waits for the worker to finish what is queued and stops it."""
+    """Complete calls on one worker thread; returns the function that waits for the worker to
+    finish what is queued and stops it."""
     work: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    durations: dict[int, float] = {}
 
     def run() -> None:
         while (item := work.get()) is not None:
@@ -81,17 +91,12 @@ def _on_thread() -> Callable[[], None]:
     worker = threading.Thread(target=run, name="completion-experiment", daemon=True)
     worker.start()
 
-    def ok(self: Any, result: Any) -> None:
-        durations[id(self)] = _SYNC_CLOSE(self)  # context tokens belong to this thread
-        work.put((self, result))
-
     def complete() -> None:
         if worker.is_alive():
             work.put(None)
             worker.join()
 
-    recorder.Call.ok = ok
-    recorder.Call._close_context = lambda self: durations.pop(id(self))
+    _close_now(lambda call, result: work.put((call, result)))
     return complete
 
 
