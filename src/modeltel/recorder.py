@@ -90,6 +90,11 @@ class _phase_scope:
         _phase.reset(self._token)
 
 
+def phase_scope(value: int) -> _phase_scope:
+    """Sets the current context's phase (``IDLE``, ``PREDICTING``, ``TRAINING``) for a ``with`` block."""
+    return _phase_scope(value)
+
+
 def training() -> _phase_scope:
     """Marks a training call (``fit`` and friends): inference inside it is not observed."""
     return _phase_scope(TRAINING)

@@ -6,6 +6,7 @@ after ``uninstrument()``.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from typing import Any, Callable, TypeVar
@@ -13,7 +14,8 @@ from typing import Any, Callable, TypeVar
 import wrapt
 
 from modeltel import semconv
-from modeltel.models import attach, binding_for, make_info
+from modeltel.instrumentation.patching import MethodWrapper
+from modeltel.models import attach, binding_for, lookup, make_info
 from modeltel.recorder import first_input, observe, observe_async, should_observe
 from modeltel.telemetry import default_telemetry
 
@@ -120,7 +122,7 @@ def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:
                 wrapped, args, kwargs, is_async,
             )
 
-        wrapped_fn = wrapt.FunctionWrapper(fn, wrapper)
+        wrapped_fn = MethodWrapper(fn, wrapper)
         handle.append(wrapped_fn)
         attach(wrapped_fn, info)
         return wrapped_fn  # type: ignore[return-value]
@@ -128,19 +130,41 @@ def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:
     return decorate
 
 
+class _ObservedMethod:
+    """``proxy.predict`` and the like: one observed call of the model's method.
+
+    An object rather than a closure so it pickles and copies as the lookup it came from,
+    ``getattr(proxy, operation)`` (the proxy pickles as the bare model).
+    """
+
+    __slots__ = ("_proxy", "_operation", "_method", "_is_async")
+
+    def __init__(self, proxy: ModelProxy, operation: str, method: Any, is_async: bool) -> None:
+        self._proxy = proxy
+        self._operation = operation
+        self._method = method
+        self._is_async = is_async
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        proxy = self._proxy
+        return _observed_call(
+            proxy, proxy.__wrapped__, proxy._self_framework, self._operation, proxy._self_default_name,
+            self._method, args, kwargs, self._is_async,
+        )
+
+    def __reduce__(self) -> Any:
+        return getattr, (self._proxy, self._operation)
+
+    def __getattr__(self, name: str) -> Any:
+        # __name__, __doc__ and the like read as the model's own method's.
+        return getattr(self._method, name)
+
+
 def _entry_property(operation: str) -> property:
     def get(self: ModelProxy) -> Any:
         model = self.__wrapped__
         method = getattr(model, operation)  # AttributeError keeps hasattr() honest
-        is_async = _is_coroutine_method(model, operation, method)
-
-        def observed(*args: Any, **kwargs: Any) -> Any:
-            return _observed_call(
-                self, model, self._self_framework, operation, self._self_default_name,
-                method, args, kwargs, is_async,
-            )
-
-        return observed
+        return _ObservedMethod(self, operation, method, _is_coroutine_method(model, operation, method))
 
     return property(get)
 
@@ -163,6 +187,20 @@ class ModelProxy(wrapt.ObjectProxy):  # type: ignore[misc]
     def __reduce_ex__(self, protocol: int) -> Any:
         # Pickling a wrapped model saves the model itself, not the proxy.
         return self.__wrapped__.__reduce_ex__(protocol)
+
+    def __copy__(self) -> ModelProxy:
+        return self._rewrapped(copy.copy(self.__wrapped__))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ModelProxy:
+        return self._rewrapped(copy.deepcopy(self.__wrapped__, memo))
+
+    def _rewrapped(self, model: Any) -> ModelProxy:
+        """A proxy of ``model`` with this proxy's framework and registration."""
+        proxy = ModelProxy(model, self._self_framework)
+        info = lookup(self)
+        if info is not None:
+            attach(proxy, info)
+        return proxy
 
 
 for _operation in ENTRY_METHODS:

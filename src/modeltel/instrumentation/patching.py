@@ -2,11 +2,68 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import wrapt
 
 _MISSING = object()
+
+
+class BoundMethodWrapper(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
+    """A wrapped method bound to an instance (or looked up on a class) that pickles and
+    copies as the attribute lookup it came from.
+
+    joblib's process backends pickle ``estimator.predict`` and ``clone`` deep-copies
+    callables held as parameters; reduced to ``getattr(instance, name)``, the copy is the
+    plain method in a process where modeltel is not active and the wrapped one where it is.
+    """
+
+    def _lookup(self) -> tuple[Any, str]:
+        target = self._self_instance if self._self_instance is not None else self._self_owner
+        parent = self._self_parent
+        name = getattr(parent, "_self_attribute", None) or parent.__name__
+        return target, name
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return getattr, self._lookup()
+
+    def __reduce__(self) -> Any:
+        return getattr, self._lookup()
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        target, name = self._lookup()
+        return getattr(copy.deepcopy(target, memo), name)
+
+
+class MethodWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+    """``wrapt.FunctionWrapper`` whose bound methods pickle and copy (``BoundMethodWrapper``).
+
+    Unbound, it pickles by its qualified name like the function it wraps (for a function
+    decorated at module level that name is the wrapper itself) and copies as itself, as
+    functions do.
+    """
+
+    __bound_function_wrapper__ = BoundMethodWrapper
+
+    def __init__(self, wrapped: Any, wrapper: Any, attribute: str | None = None) -> None:
+        super().__init__(wrapped, wrapper)
+        self._self_attribute = attribute
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return self.__qualname__
+
+    def __reduce__(self) -> Any:
+        return self.__qualname__
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
 
 
 class Switch:
@@ -37,7 +94,7 @@ class Patcher:
         if (owner, name) in self._seen:
             return
         original = owner.__dict__[name]
-        self.set_attribute(owner, name, wrapt.FunctionWrapper(original, wrapper))
+        self.set_attribute(owner, name, MethodWrapper(original, wrapper, name))
 
     def set_attribute(self, owner: type, name: str, value: Any) -> None:
         original = owner.__dict__.get(name, _MISSING)

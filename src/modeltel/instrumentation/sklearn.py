@@ -17,6 +17,7 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import semconv
+from modeltel.instrumentation.joblib_threads import patch_joblib
 from modeltel.instrumentation.patching import Patcher, Switch
 from modeltel.models import binding_for
 from modeltel.recorder import first_input, observe, should_observe, training
@@ -83,6 +84,7 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for cls in _all_subclasses(BaseEstimator):
             self._patch_class(cls)
         self._hook_subclasses(BaseEstimator)
+        patch_joblib(self._patcher)
 
     def _patch_class(self, cls: type) -> None:
         for klass in cls.__mro__:
