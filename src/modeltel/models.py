@@ -15,6 +15,7 @@ from modeltel.alerts import check_callback, check_thresholds
 from modeltel.config import Settings, _validated
 from modeltel.drift import DriftMonitor, monitor_for
 from modeltel.reference import Reference
+from modeltel.telemetry import report_internal_error
 
 
 @dataclass
@@ -104,7 +105,11 @@ def make_info(
 
 
 def _load_reference(caller: str, reference: Any) -> Reference | None:
-    if reference is None or isinstance(reference, Reference):
+    if reference is None:
+        return None
+    if isinstance(reference, Reference):
+        # Checked here as a file is on load: a bad one must fail registration, not predictions.
+        reference.validate(f"{caller}: reference")
         return reference
     if isinstance(reference, (str, os.PathLike)):
         return Reference.load(reference)
@@ -185,12 +190,25 @@ def binding(
         settings=settings,
         feature_names=feature_names,
         generation=state.generation,
-        drift=monitor_for(name, version, reference, settings) if reference is not None else None,
+        drift=_drift_monitor(name, version, reference, settings),
         thresholds=thresholds,
         on_alert=on_alert,
     )
     cache[key] = made
     return made
+
+
+def _drift_monitor(name: str, version: str | None, reference: Reference | None, settings: Settings) -> DriftMonitor | None:
+    """The model's drift monitor; None without a reference or when building it fails, which
+    is counted (site ``drift_setup``) and stays off until the binding is rebuilt, so the
+    prediction goes through and a broken reference is not retried on every call."""
+    if reference is None:
+        return None
+    try:
+        return monitor_for(name, version, reference, settings)
+    except Exception as exc:  # noqa: BLE001 - a bad reference must not fail the prediction
+        report_internal_error("drift_setup", exc)
+        return None
 
 
 # Bindings for models nobody registered, keyed by their class (or function).

@@ -13,17 +13,21 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from modeltel.json_files import read_json, write_atomically
+from modeltel.reference_checks import InvalidReference, check_reference
 
 SCHEMA = "modeltel.reference"
 SCHEMA_VERSION = 1
 # NannyML's default: keep the principal components that explain 65% of the variance.
 PCA_VARIANCE = 0.65
+# The largest reference file ``load`` reads: 1,000 numeric features at the 1,000-bin maximum,
+# with the PCA of 1,000 uncorrelated features, come to ~55 MB (10 bins: ~10 MB).
+MAX_REFERENCE_BYTES = 64 * 2**20
 
 
 class ReferenceError(ValueError):
@@ -180,7 +184,8 @@ class Reference:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "reference") -> Reference:
-        """Rebuild from ``to_dict`` output; ``ReferenceError`` names what is wrong."""
+        """Rebuild from ``to_dict`` output after checking every field; ``ReferenceError``
+        names ``source`` and the first field that is wrong."""
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ReferenceError(f"{source} is not a modeltel reference (no schema {SCHEMA!r})")
         version = data.get("version")
@@ -190,13 +195,36 @@ class Reference:
                 f"{SCHEMA_VERSION} (rebuild it with `modeltel reference build`)"
             )
         try:
-            features = [_profile_from_dict(f) for f in data["features"]]
-            predictions = _profile_from_dict(data["predictions"]) if data.get("predictions") else None
-            pca = PcaProfile(**data["pca"]) if data.get("pca") else None
-            calibration = data.get("calibration")
-            return cls(features, predictions, pca, int(data.get("rows", 0)), dict(data.get("metadata") or {}), calibration)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ReferenceError(f"{source} is corrupt: {type(exc).__name__}: {exc}") from None
+            check_reference(data)
+        except InvalidReference as exc:
+            raise ReferenceError(f"{source}: {exc}") from None
+        predictions = data.get("predictions")
+        return cls(
+            features=[_profile_from_dict(f) for f in data["features"]],
+            predictions=_profile_from_dict(predictions) if predictions is not None else None,
+            pca=PcaProfile(**data["pca"]) if data.get("pca") is not None else None,
+            rows=data.get("rows", 0),
+            metadata=dict(data.get("metadata") or {}),
+            calibration=data.get("calibration"),
+        )
+
+    def validate(self, source: str = "reference") -> None:
+        """Check a reference built or changed in code as ``load`` checks a file:
+        ``ReferenceError`` naming ``source`` and the first field that is wrong."""
+        profiles = (NumericProfile, CategoricalProfile)
+        features = self.features
+        data = {
+            "rows": self.rows,
+            "metadata": self.metadata,
+            "features": [_view(f, profiles) for f in features] if isinstance(features, (list, tuple)) else _view(features, ()),
+            "predictions": _view(self.predictions, profiles),
+            "pca": _view(self.pca, (PcaProfile,)),
+            "calibration": self.calibration,
+        }
+        try:
+            check_reference(data)
+        except InvalidReference as exc:
+            raise ReferenceError(f"{source}: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the reference as JSON (atomically: a reader never sees half a file)."""
@@ -204,18 +232,28 @@ class Reference:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Reference:
-        """Read a reference written by ``save``; ``ReferenceError`` for a missing, corrupt or
-        incompatible file, naming the file and the problem."""
-        return cls.from_dict(read_json(path, "reference", ReferenceError), source=f"reference {path}")
+        """Read a reference written by ``save``; ``ReferenceError`` for a missing, corrupt,
+        incompatible or invalid file, or one larger than ``MAX_REFERENCE_BYTES``, naming the
+        file and the field or problem."""
+        data = read_json(path, "reference", ReferenceError, max_bytes=MAX_REFERENCE_BYTES)
+        return cls.from_dict(data, source=f"reference {path}")
 
 
 def _profile_from_dict(data: dict[str, Any]) -> FeatureProfile:
-    kind = data.get("kind")
-    if kind == "numeric":
-        return NumericProfile(**data)
-    if kind == "categorical":
-        return CategoricalProfile(**data)
-    raise ValueError(f"unknown feature kind {kind!r}")
+    """A checked profile dict as its dataclass."""
+    return NumericProfile(**data) if data["kind"] == "numeric" else CategoricalProfile(**data)
+
+
+def _view(value: Any, kinds: tuple[type, ...]) -> Any:
+    """A profile as a shallow dict for the checks (asdict would copy every list entry by
+    entry); anything not of ``kinds`` as a description the checks reject."""
+    if value is None:
+        return None
+    if isinstance(value, kinds):
+        profile: Any = value
+        return {f.name: getattr(profile, f.name) for f in fields(profile)}
+    expected = " or ".join(k.__name__ for k in kinds) or "list"
+    return f"a {type(value).__name__}, not a {expected}"
 
 
 # --- columns ------------------------------------------------------------------------------
