@@ -18,7 +18,12 @@ hundreds of classes, which empties Python's attribute caches. With 10 timed call
 ``1st+us`` shows it: the first instrumented call after ``instrument()`` against the first
 bare call after ``uninstrument()`` (medians).
 
-Run: python benchmarks/overhead.py [--rounds 41] [--calls 100]
+Then, for each single-row case, a long run of single calls (``--tail-calls``, bare then
+instrumented, each call timed on its own) prints the median, p99 and the worst call: a stall
+that the quartiles above hide (a full garbage collection inside one call, a lock held by an
+export) shows there.
+
+Run: python benchmarks/overhead.py [--rounds 41] [--calls 100] [--tail-calls 2000]
 """
 
 from __future__ import annotations
@@ -116,6 +121,34 @@ def measure(
     return q
 
 
+def tail(predict: Callable[[], object], calls: int, options: dict[str, object]) -> dict[str, list[float]]:
+    """Per-call seconds of ``calls`` single calls, bare and instrumented (halves alternated)."""
+    import modeltel
+
+    timings: dict[str, list[float]] = {"bare": [], "instrumented": []}
+    clock = time.perf_counter
+    for half in range(2):
+        for variant in (("bare", "instrumented") if half == 0 else ("instrumented", "bare")):
+            if variant == "instrumented":
+                modeltel.instrument(**options)
+            _time(predict, WARMUP_CALLS)
+            out = timings[variant]
+            for _ in range(calls // 2):
+                start = clock()
+                predict()
+                out.append(clock() - start)
+            if variant == "instrumented":
+                modeltel.uninstrument()
+    return timings
+
+
+def _tail_row(values: list[float]) -> str:
+    ordered = sorted(values)
+    p50 = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"{p50 * 1e6:>8.1f} {p99 * 1e6:>8.1f} {ordered[-1] * 1e6:>9.1f}"
+
+
 def cases(rows_list: Sequence[int]) -> list[tuple[str, int, Callable[[], object]]]:
     from sklearn.linear_model import LogisticRegression
 
@@ -161,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=41)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--rows", type=int, nargs="+", default=[1, 10_000])
+    parser.add_argument("--tail-calls", type=int, default=2000, help="single calls in the tail run (0: none)")
     parser.add_argument("--no-summaries", action="store_true", help="instrument with summaries=False")
     args = parser.parse_args(argv)
     options: dict[str, object] = {"summaries": False} if args.no_summaries else {}
@@ -180,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{m['added'] * 1e6:>9.1f} {m['ratio']:>6.2f} {m['first_call_added'] * 1e6:>7.0f} "
             f"{'' if target is None else ('<= %.1f %s' % (target, 'ok' if ok else 'MISSED'))}"
         )
+    if args.tail_calls and 1 in args.rows:
+        print(f"\n{'single-row tail (' + str(args.tail_calls) + ' calls)':<42} {'variant':>12} {'p50 us':>8} {'p99 us':>8} {'worst us':>9}")
+        for name, rows, predict in cases([1]):
+            timings = tail(predict, args.tail_calls, options)
+            for variant, values in timings.items():
+                print(f"{name:<42} {variant:>12} {_tail_row(values)}")
     return 1 if failed else 0
 
 

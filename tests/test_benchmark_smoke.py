@@ -12,12 +12,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_overhead_benchmark_prints_a_ratio_per_case():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--rounds", "1", "--calls", "4", "--rows", "1", "100"],
+        [sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--rounds", "1", "--calls", "4", "--rows", "1", "100",
+         "--tail-calls", "20"],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode in (0, 1), proc.stderr  # 1 = a target missed on this noisy run
-    rows = [line for line in proc.stdout.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
+    main, _, tail = proc.stdout.partition("single-row tail")
+    rows = [line for line in main.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
     assert len(rows) == 4
+    # The tail run: p50, p99 and the worst call per single-row case and variant, in order.
+    tail_rows = [line.split()[-4:] for line in tail.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
+    assert [r[0] for r in tail_rows] == ["bare", "instrumented"] * 2
+    for _, p50, p99, worst in tail_rows:
+        assert 0 < float(p50) <= float(p99) <= float(worst)
     for line in rows:
         fields = line.split()  # case (3 words), rows, bare, floor, added, ratio[, <= target status]
         ratio = float(fields[7])  # one round of 4 calls: any sign, but a number

@@ -387,7 +387,8 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
     else:
         t = np.ascontiguousarray(a.T)
     rows = t.shape[1]
-    totals = np.add.reduce(t, axis=1, dtype=np.float64).tolist()
+    with np.errstate(over="ignore"):  # huge finite values sum to inf, handled below: no warning for the caller
+        totals = np.add.reduce(t, axis=1, dtype=np.float64).tolist()
     overall = sum(totals)
     if overall - overall == 0.0:
         # A finite total of the sums means every sum is finite: nothing is NaN (NaN would

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import wrapt
+
+from modeltel.telemetry import report_internal_error
 
 _MISSING = object()
 
@@ -74,6 +78,29 @@ class Switch:
 
     def __init__(self) -> None:
         self.on = True
+
+
+def when_imported(module: str, switch: Switch, patch: Callable[[], None]) -> None:
+    """Run ``patch`` now if ``module`` is imported, else right after the application imports it.
+
+    Importing a framework only to patch it costs an application that never uses it: torch
+    alone adds some 135,000 objects that every later full garbage collection walks, inside
+    whatever prediction triggers it. A hook that runs after ``switch`` went off does nothing,
+    and a failure in it is counted, never raised into the application's import.
+    """
+    if module in sys.modules:
+        patch()
+        return
+
+    def hook(_module: Any) -> None:
+        if not switch.on:
+            return
+        try:
+            patch()
+        except Exception as exc:  # noqa: BLE001 - an import must not fail because of modeltel
+            report_internal_error("instrument", exc)
+
+    wrapt.register_post_import_hook(hook, module)
 
 
 class Patcher:

@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import semconv
 from modeltel.instrumentation.joblib_threads import patch_joblib
-from modeltel.instrumentation.patching import Patcher, Switch
+from modeltel.instrumentation.patching import Patcher, Switch, when_imported
 from modeltel.models import binding_for
 from modeltel.recorder import first_input, observe, should_observe, training
 from modeltel.telemetry import Telemetry, telemetry_for
@@ -73,14 +73,17 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _INSTRUMENTS
 
     def _instrument(self, **kwargs: Any) -> None:
-        from sklearn.base import BaseEstimator
-
         telemetry = telemetry_for(kwargs)
-        self._switch = Switch()
+        switch = self._switch = Switch()
         self._wrappers = {
-            name: _inference_wrapper(self._switch, telemetry, name) for name in INFERENCE_METHODS
+            name: _inference_wrapper(switch, telemetry, name) for name in INFERENCE_METHODS
         }
         self._wrappers.update({name: _training_wrapper for name in TRAINING_METHODS})
+        when_imported("sklearn", switch, self._patch)
+
+    def _patch(self) -> None:
+        from sklearn.base import BaseEstimator
+
         for cls in _all_subclasses(BaseEstimator):
             self._patch_class(cls)
         self._hook_subclasses(BaseEstimator)

@@ -10,13 +10,14 @@ time to enqueue the work, which is what the caller waits for.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Collection
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import semconv
-from modeltel.instrumentation.patching import Patcher, Switch
+from modeltel.instrumentation.patching import Patcher, Switch, when_imported
 from modeltel.models import binding_for
 from modeltel.recorder import IDLE, current_phase, first_input, observe, observing
 from modeltel.telemetry import Telemetry, telemetry_for
@@ -64,14 +65,15 @@ class TorchInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _INSTRUMENTS
 
     def _instrument(self, **kwargs: Any) -> None:
+        telemetry = telemetry_for(kwargs)
+        switch = self._switch = Switch()
+        when_imported("torch", switch, lambda: self._patch(switch, telemetry))
+
+    def _patch(self, switch: Switch, telemetry: Telemetry) -> None:
         import torch
 
-        telemetry = telemetry_for(kwargs)
-        self._switch = Switch()
         original = torch.nn.Module.__dict__["__call__"]
-        self._patcher.set_attribute(
-            torch.nn.Module, "__call__", _patched_call(original, self._switch, telemetry)
-        )
+        self._patcher.set_attribute(torch.nn.Module, "__call__", _patched_call(original, switch, telemetry))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._switch.on = False
@@ -79,7 +81,9 @@ class TorchInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
 
 def is_patched() -> bool:
-    """True when ``nn.Module.__call__`` is modeltel's (for tests and diagnostics)."""
-    import torch
-
+    """True when ``nn.Module.__call__`` is modeltel's (for tests and diagnostics; False while
+    torch is not imported yet)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
     return getattr(torch.nn.Module.__dict__["__call__"], "__wrapped__", None) is not None
