@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 import modeltel
-from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env
+from modeltel.config import (
+    _ENV_FIELDS,
+    MODEL_OPTIONS,
+    Settings,
+    enabled_from_env,
+    frameworks_from_env,
+    settings_from_env,
+)
 from modeltel.providers import check_environment
 
 
@@ -92,3 +99,72 @@ def test_drift_sample_rows_from_env_and_its_bound():
     assert settings_from_env({"MODELTEL_DRIFT_SAMPLE_ROWS": "16"}).drift_sample_rows == 16
     with pytest.raises(ValueError, match="MODELTEL_DRIFT_SAMPLE_ROWS='0' must be >= 1"):
         settings_from_env({"MODELTEL_DRIFT_SAMPLE_ROWS": "0"})
+
+
+# --- every MODELTEL_* variable is checked as its option is -------------------------------
+
+
+def test_every_option_has_an_environment_variable():
+    assert set(_ENV_FIELDS.values()) == MODEL_OPTIONS
+    assert _ENV_FIELDS["MODELTEL_TASK"] == "task"
+    assert settings_from_env({"MODELTEL_TASK": "regression"}).task == "regression"
+
+
+def _cases(field: str) -> tuple[tuple[str, object], list[tuple[str, object, bool]]]:
+    """One accepted (env text, option value) pair for ``field``, and the refused ones as
+    (env text, option value, whether the refusal is a bound shared with the option rather than
+    text the environment cannot parse)."""
+    kind = type(getattr(Settings(), field))
+    if kind is bool:
+        return ("false", False), [("maybe", "maybe", False)]
+    if kind is int:
+        least = 0 if field == "label_store_max_entries" else 1
+        return ("10", 10), [(str(least - 1), least - 1, True), ("-5", -5, True), ("2.5", 2.5, False)]
+    if kind is float:
+        refused = [("-1", -1.0, True), ("-0.5", -0.5, True), ("nan", float("nan"), True)]
+        if field == "prediction_log_rate":
+            refused += [("5", 5.0, True), ("1.5", 1.5, True)]
+        return ("0.25", 0.25), refused
+    if field == "drift_methods":
+        return ("psi, js", ["psi", "js"]), [("psi,bogus", ["psi", "bogus"], True), (",", [], True)]
+    if field == "task":
+        return (" regression ", "regression"), [("binary", "binary", True), ("Classification", "Classification", True)]
+    # Feature-name lists take any names: no text refused, but both ways agree.
+    return ("ssn, email", ["ssn", "email"]), []
+
+
+@pytest.mark.parametrize(("env_name", "field"), sorted(_ENV_FIELDS.items()))
+def test_env_variables_are_checked_as_their_option_is(env_name, field):
+    (good_raw, good_value), refused = _cases(field)
+    assert getattr(settings_from_env({env_name: good_raw}), field) == getattr(
+        Settings().replace("test", {field: good_value}), field)
+    for raw, value, shared_bound in refused:
+        with pytest.raises((TypeError, ValueError)) as option_error:
+            Settings().replace("test", {field: value})
+        with pytest.raises(ValueError) as env_error:
+            settings_from_env({env_name: raw})
+        subject = f"{env_name}={raw!r}"
+        message = str(env_error.value)
+        assert message.startswith(subject), message
+        if shared_bound:
+            # One source of bounds: the variable's reason is the option's, word for word.
+            reason = message[len(subject):].lstrip(": ")
+            assert reason and reason in str(option_error.value), (message, str(option_error.value))
+
+
+def test_prediction_log_rate_above_one_is_refused_from_the_environment():
+    with pytest.raises(ValueError, match=r"^MODELTEL_PREDICTION_LOG_RATE='5' must be >= 0 and <= 1$"):
+        settings_from_env({"MODELTEL_PREDICTION_LOG_RATE": "5"})
+    with pytest.raises(ValueError, match=r"option 'prediction_log_rate' must be >= 0 and <= 1, got 5"):
+        Settings().replace("modeltel.register()", {"prediction_log_rate": 5})
+    assert settings_from_env({"MODELTEL_PREDICTION_LOG_RATE": "1"}).prediction_log_rate == 1.0
+
+
+@pytest.mark.parametrize("raw", ["nan", "NaN", "-1", "-inf"])
+def test_nan_and_negative_floats_are_refused_from_the_environment_as_by_the_option(raw):
+    bounds = {"MODELTEL_DRIFT_WINDOW_SECONDS": ">= 0", "MODELTEL_LABEL_STORE_MAX_AGE": ">= 0",
+              "MODELTEL_PREDICTION_LOG_RATE": ">= 0 and <= 1"}
+    for env_name, bound in bounds.items():
+        reason = "a number" if raw.lower() == "nan" else bound
+        with pytest.raises(ValueError, match=rf"^{env_name}='{raw}' must be {reason}$"):
+            settings_from_env({env_name: raw})

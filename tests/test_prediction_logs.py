@@ -26,6 +26,11 @@ APP = textwrap.dedent(
                             prediction_log_rate=1.0, log_features_deny=["ssn"])
     clf.predict(frame.iloc[:3])
     pid = modeltel.last_prediction_ids()[0]
+    # A nested record list and a MultiIndex frame, with the denied name deep and on a level.
+    score = modeltel.monitor("nested", prediction_log_rate=1.0, features_deny=["ssn"])(lambda x: np.zeros(len(x)))
+    score([{"user": {"ssn": 123456789, "age": 41}, "history": [{"ssn": 123456789, "amount": 3.5}]}])
+    columns = pd.MultiIndex.from_tuples([("ssn", ""), ("age", "years"), ("contact", "ssn")])
+    score(pd.DataFrame([[987654321, 41, 987654321]], columns=columns))
     trace.get_tracer_provider().shutdown(); _logs.get_logger_provider().shutdown(); metrics.get_meter_provider().shutdown()
     print(json.dumps({"pid": pid}))
     """
@@ -39,14 +44,23 @@ def test_prediction_logs_are_correlated_and_redacted(tmp_path):
         proc = run_python(APP, env={"COLLECTOR": collector.endpoint})
         assert proc.returncode == 0, proc.stderr
         pid = json.loads(proc.stdout.strip().splitlines()[-1])["pid"]
-        assert backend.wait_for(lambda b: b.logs and any(s.name == "predict credit" for s in b.spans))
-        (record,) = backend.logs
+        assert backend.wait_for(lambda b: len(b.logs) == 3 and any(s.name == "predict credit" for s in b.spans))
+        by_model = {attributes(r.attributes)["ml.model.name"]: [] for r in backend.logs}
+        for r in backend.logs:
+            by_model[attributes(r.attributes)["ml.model.name"]].append(r)
+        (record,) = by_model["credit"]
         body = json.loads(record.body.string_value)
         assert body["prediction_ids"][0] == pid and body["rows"] == 3 and len(body["outputs"]) == 3
         assert set(body["inputs"][0]) == {"age"}  # ssn redacted
         assert attributes(record.attributes)["ml.model.name"] == "credit"
         span = next(s for s in backend.spans if s.name == "predict credit")
         assert record.trace_id == span.trace_id and record.span_id == span.span_id
+        nested, multiindex = (json.loads(r.body.string_value)["inputs"] for r in by_model["nested"])
+        assert nested == [{"user": {"age": 41}, "history": [{"amount": 3.5}]}]
+        assert multiindex == [{"('age', 'years')": 41}]
+        # The OTLP bytes as the backend received them: the secrets are nowhere in them.
+        wire = b"".join(r.SerializeToString() for r in by_model["nested"])
+        assert b"123456789" not in wire and b"987654321" not in wire
     finally:
         collector.stop()
         backend.stop()

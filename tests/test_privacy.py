@@ -128,3 +128,84 @@ def test_metric_attributes_are_bounded_and_carry_no_ids_or_values():
     # Per-feature metrics: one series per reference feature (x bins, capped) and no more.
     assert len(attribute_sets["ml.drift.score"]) == 120
     assert len({dict(a)["ml.feature.name"] for a in attribute_sets["ml.input.distribution"]}) == 50  # capped
+
+
+# --- prediction logs: redaction at any depth and on any column level ---------------------
+
+SECRET, OTHER_SECRET = 123456789, 987654321
+DENY_OPTIONS = [{"log_features_deny": ["ssn"]}, {"features_deny": ["ssn"]}]
+
+
+def _logged(name, x, **options):
+    """Call a model named ``name`` with ``x`` and prediction logs on; return the record's body
+    (parsed) and the record's whole emitted text (body and attributes)."""
+    LOG_EXPORTER.clear()
+    score = modeltel.monitor(name, prediction_log_rate=1.0, **options)(lambda batch: np.zeros(len(batch)))
+    score(x)
+    (record,) = [r.log_record for r in LOG_EXPORTER.get_finished_logs()
+                 if r.log_record.attributes.get("ml.model.name") == name]
+    text = str(record.body) + json.dumps({k: str(v) for k, v in record.attributes.items()})
+    return json.loads(record.body), text
+
+
+@pytest.mark.parametrize("deny", DENY_OPTIONS, ids=lambda d: next(iter(d)))
+def test_a_denied_feature_is_removed_from_nested_records(deny):
+    records = [
+        {"user": {"ssn": SECRET, "age": 41, "contact": {"ssn": OTHER_SECRET, "city": "Lyon"}},
+         "history": [{"ssn": SECRET, "amount": 3.5}], "ssn": OTHER_SECRET},
+        {"user": {"ssn": OTHER_SECRET, "age": 52}, "history": []},
+    ]
+    body, text = _logged(f"nested-{next(iter(deny))}", records, **deny)
+    assert str(SECRET) not in text and str(OTHER_SECRET) not in text
+    assert body["inputs"] == [
+        {"user": {"age": 41, "contact": {"city": "Lyon"}}, "history": [{"amount": 3.5}]},
+        {"user": {"age": 52}, "history": []},
+    ]
+
+
+@pytest.mark.parametrize("deny", DENY_OPTIONS, ids=lambda d: next(iter(d)))
+def test_a_denied_feature_is_removed_on_any_multiindex_level(deny):
+    columns = pd.MultiIndex.from_tuples([("ssn", ""), ("age", "years"), ("contact", "ssn"), ("contact", "city")])
+    frame = pd.DataFrame([[SECRET, 41, OTHER_SECRET, "Lyon"], [OTHER_SECRET, 52, SECRET, "Nice"]], columns=columns)
+    assert isinstance(frame.columns, pd.MultiIndex)
+    body, text = _logged(f"multiindex-{next(iter(deny))}", frame, **deny)
+    assert str(SECRET) not in text and str(OTHER_SECRET) not in text
+    assert body["inputs"] == [{"('age', 'years')": 41, "('contact', 'city')": "Lyon"},
+                              {"('age', 'years')": 52, "('contact', 'city')": "Nice"}]
+
+
+def test_an_allow_list_keeps_only_allowed_names_at_every_level():
+    records = [{"user": {"age": 41, "ssn": SECRET, "contact": {"city": "Lyon"}}, "age": 41, "ssn": OTHER_SECRET}]
+    body, text = _logged("allow-nested", records, log_features_allow=["user", "age"])
+    # An allowed key does not let the fields under it through: each must be allowed itself.
+    assert body["inputs"] == [{"user": {"age": 41}, "age": 41}]
+    assert str(SECRET) not in text and str(OTHER_SECRET) not in text
+
+    columns = pd.MultiIndex.from_tuples([("age", ""), ("age", "ssn"), ("user", "age"), ("ssn", "")])
+    frame = pd.DataFrame([[41, SECRET, 7, OTHER_SECRET]], columns=columns)
+    body, text = _logged("allow-multiindex", frame, log_features_allow=["age"])
+    # ("age", "") is pandas' padding of a one-level name: allowed; ("user", "age") needs "user" too.
+    assert body["inputs"] == [{"('age', '')": 41}]
+    assert str(SECRET) not in text and str(OTHER_SECRET) not in text
+
+
+def test_values_that_cannot_be_inspected_are_not_logged_as_text_under_a_deny_list():
+    class Customer:
+        def __str__(self):
+            return f"Customer(ssn={SECRET})"
+
+    body, text = _logged("opaque", [{"customer": Customer(), "age": 41}], log_features_deny=["ssn"])
+    assert body["inputs"] == [{"customer": "<Customer>", "age": 41}]
+    assert str(SECRET) not in text
+
+
+def test_features_deny_removes_a_multiindex_column_from_the_span_summary(spans):
+    frame = pd.DataFrame(
+        [[123456789.0, 41.0], [987654321.0, 52.0]],
+        columns=pd.MultiIndex.from_tuples([("ssn", ""), ("age", "years")]),
+    )
+    modeltel.wrap(lambda df: [0] * len(df), name="denied-multiindex", features_deny=["ssn"])(frame)
+    attrs = spans()[-1].attributes
+    assert attrs["ml.input.feature.names"] == ("('age', 'years')",)
+    assert attrs["ml.input.feature.max"] == (52.0,)
+    assert 987654321.0 not in attrs["ml.input.feature.max"] + attrs["ml.input.feature.min"]

@@ -8,6 +8,7 @@ call that supplies them (start-up), never in the middle of traffic.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -82,11 +83,14 @@ class Settings:
 MODEL_OPTIONS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(Settings))
 # Integer options for which 0 means "off"; every other one must be at least 1.
 _ZERO_MEANS_OFF = frozenset({"label_store_max_entries"})
+# Float options with an upper bound (every float option is at least 0).
+_FLOAT_MOST: dict[str, float] = {"prediction_log_rate": 1.0}
 
 
 def _least(field: str) -> int:
     """The smallest value an integer option accepts."""
     return 0 if field in _ZERO_MEANS_OFF else 1
+
 
 # Environment variable -> Settings field.
 _ENV_FIELDS: dict[str, str] = {
@@ -103,6 +107,7 @@ _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_DRIFT_METHODS": "drift_methods",
     "MODELTEL_EXPORT_DISTRIBUTION": "export_distribution",
     "MODELTEL_DISTRIBUTION_MAX_FEATURES": "distribution_max_features",
+    "MODELTEL_TASK": "task",
     "MODELTEL_PERFORMANCE_WINDOW": "performance_window",
     "MODELTEL_LABEL_STORE_MAX_ENTRIES": "label_store_max_entries",
     "MODELTEL_LABEL_STORE_MAX_AGE": "label_store_max_age",
@@ -121,34 +126,46 @@ def _field_types() -> dict[str, type]:
     return {f.name: type(f.default) for f in dataclasses.fields(Settings)}
 
 
-def _check_value(name: str, value: Any, where: str) -> Any:
+def _check_value(name: str, value: Any, where: str, *, env_raw: str | None = None) -> Any:
+    """Check one option's value, the bounds every way of setting it shares.
+
+    ``where`` is the caller (``modeltel.register()``) for an option, or the variable's name for
+    a ``MODELTEL_*`` value parsed from ``env_raw``: the error then names the variable and the
+    text it held instead of the option and the Python value.
+    """
     expected = _field_types()[name]
+    if env_raw is None:
+        subject, got = f"{where}: option {name!r}", f", got {value!r}"
+    else:
+        subject, got = f"{where}={env_raw!r}", ""
     if expected is bool:
         if not isinstance(value, bool):
-            raise TypeError(f"{where}: option {name!r} must be True or False, got {value!r}")
+            raise TypeError(f"{subject} must be True or False{got}")
         return value
     if expected is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{where}: option {name!r} must be an int, got {value!r}")
+            raise TypeError(f"{subject} must be an int{got}")
         least = _least(name)
         if value < least:
-            raise ValueError(f"{where}: option {name!r} must be >= {least}, got {value}")
+            raise ValueError(f"{subject} must be >= {least}{got}")
         return value
     if expected is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            raise TypeError(f"{where}: option {name!r} must be a number, got {value!r}")
-        if value < 0 or (name == "prediction_log_rate" and value > 1):
-            raise ValueError(f"{where}: option {name!r} must be >= 0{' and <= 1' if name == 'prediction_log_rate' else ''}, got {value}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise TypeError(f"{subject} must be a number{got}")
+        most = _FLOAT_MOST.get(name)
+        if value < 0 or (most is not None and value > most):
+            bound = ">= 0" if most is None else f">= 0 and <= {most:g}"
+            raise ValueError(f"{subject} must be {bound}{got}")
         return float(value)
     if expected is tuple:
         if name == "drift_methods":
-            return _check_methods(value, f"{where}: option {name!r}")
+            return _check_methods(value, subject)
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            raise TypeError(f"{where}: option {name!r} must be a list of feature names, got {value!r}")
+            raise TypeError(f"{subject} must be a list of feature names{got}")
         return tuple(value)
     if expected is str:
         if value not in TASKS:
-            raise ValueError(f"{where}: option {name!r} must be one of {', '.join(map(repr, TASKS))}, got {value!r}")
+            raise ValueError(f"{subject} must be one of {', '.join(map(repr, TASKS))}{got}")
         return value
     return value
 
@@ -184,28 +201,35 @@ def parse_bool(env_name: str, raw: str) -> bool:
 
 
 def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
+    """Parse a ``MODELTEL_*`` value into its option's type, then check it as the option is.
+
+    Only the parsing (text to bool, int, float or list) is the environment's own; the bounds
+    are ``_check_value``'s, so a value refused as an option is refused from its variable too.
+    """
     expected = _field_types()[field]
+    text = raw.strip()
+    value: Any
     if expected is bool:
-        return parse_bool(env_name, raw)
-    if expected is tuple:
-        parts = [p.strip() for p in raw.split(",") if p.strip()]
-        return _check_methods(parts, env_name) if field == "drift_methods" else tuple(parts)
-    if expected is float:
+        value = parse_bool(env_name, raw)
+    elif expected is tuple:
+        value = [p.strip() for p in raw.split(",") if p.strip()]
+    elif expected is str:
+        value = text
+    elif expected is float:
         try:
-            number = float(raw.strip())
+            value = float(text)
         except ValueError:
             raise ValueError(f"{env_name}={raw!r} is not a number") from None
-        if not number >= 0:
-            raise ValueError(f"{env_name}={raw!r} must be >= 0")
-        return number
+    else:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{env_name}={raw!r} is not an integer") from None
     try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ValueError(f"{env_name}={raw!r} is not an integer") from None
-    least = _least(field)
-    if value < least:
-        raise ValueError(f"{env_name}={raw!r} must be >= {least}")
-    return value
+        return _check_value(field, value, env_name, env_raw=raw)
+    except TypeError as exc:
+        # NaN parses as a float but is no number: a bad value like any other from the env.
+        raise ValueError(str(exc)) from None
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:

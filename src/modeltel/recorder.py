@@ -7,7 +7,9 @@ model raises is recorded and re-raised untouched.
 
 from __future__ import annotations
 
+import ast
 import contextvars
+import functools
 import time
 from typing import Any
 
@@ -179,7 +181,7 @@ def _add_input_summary(summary: InputSummary, settings: Any, attrs: dict[str, An
 
 def _without_denied(summary: InputSummary, deny: tuple[str, ...]) -> InputSummary:
     """The summary less the denied features (names and their aligned statistics)."""
-    keep = [i for i, name in enumerate(summary.names) if name not in deny]
+    keep = [i for i, name in enumerate(summary.names) if not _denied(name, deny)]
     if len(keep) == len(summary.names):
         return summary
     return summary._replace(
@@ -188,6 +190,21 @@ def _without_denied(summary: InputSummary, deny: tuple[str, ...]) -> InputSummar
         min=tuple(summary.min[i] for i in keep),
         max=tuple(summary.max[i] for i in keep),
     )
+
+
+def _denied(name: str, deny: tuple[str, ...]) -> bool:
+    """Whether a summarised feature is denied: by its name or, for a pandas MultiIndex column
+    (named by its tuple's text, ``"('ssn', '')"``), by any of its levels."""
+    return name in deny or (name[:1] == "(" and any(level in deny for level in _column_levels(name)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _column_levels(name: str) -> tuple[str, ...]:
+    try:
+        levels = ast.literal_eval(name)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return ()
+    return tuple(str(level) for level in levels) if isinstance(levels, tuple) else ()
 
 
 class Call:
