@@ -14,7 +14,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import forksafe, state
 from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env
-from modeltel.models import attach, make_info
+from modeltel.models import attach, check_feature_count, check_model, make_info
 from modeltel.providers import (
     check_environment,
     flush_on_sigterm,
@@ -149,7 +149,8 @@ def register(
     >>> clf = modeltel.register(clf, name="fraud", version="2024-06-01",
     ...                         feature_names=["amount", "age"])
     """
-    if model is None:
-        raise TypeError("modeltel.register() needs a model object, got None")
-    attach(model, make_info("modeltel.register()", name, version, feature_names, options))
+    check_model("modeltel.register()", model)
+    info = make_info("modeltel.register()", name, version, feature_names, options)
+    check_feature_count("modeltel.register()", model, info.feature_names)
+    attach(model, info)
     return model

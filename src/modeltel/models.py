@@ -104,6 +104,38 @@ def make_info(
     return ModelInfo(name, version, feature_names, _validated(caller, options), reference, thresholds, on_alert)
 
 
+# Methods that make an object a model modeltel can observe (sklearn's, torch's, ONNX's, wrap's).
+MODEL_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "score_samples", "run")
+
+
+def check_model(caller: str, model: Any) -> None:
+    """Refuse what is not a model: ``register(42)`` or ``register("model.pkl")`` would
+    otherwise attach options that no prediction ever reads."""
+    if model is None or isinstance(model, (str, bytes, os.PathLike, int, float, complex, bool)) or not (
+        callable(model) or any(hasattr(model, m) for m in MODEL_METHODS)
+    ):
+        hint = " (load the model first: register the object, not its path)" if isinstance(model, (str, bytes, os.PathLike)) else ""
+        raise TypeError(
+            f"{caller} needs a model: an estimator, a torch module, or an object that is callable or has one of "
+            f"{', '.join(MODEL_METHODS)}; got {type(model).__qualname__} {model!r:.80}{hint}"
+        )
+
+
+def check_feature_count(caller: str, model: Any, feature_names: tuple[str, ...] | None) -> None:
+    """``feature_names`` must match the feature count a fitted model knows (``n_features_in_``);
+    models that do not say are checked on their first call instead."""
+    if feature_names is None:
+        return
+    try:
+        known = getattr(model, "n_features_in_", None)
+    except Exception:  # noqa: BLE001 - a model whose attribute lookup fails does not say
+        known = None
+    if isinstance(known, int) and not isinstance(known, bool) and known != len(feature_names):
+        raise ValueError(
+            f"{caller}: {len(feature_names)} feature_names for a model fitted on {known} features"
+        )
+
+
 def _load_reference(caller: str, reference: Any) -> Reference | None:
     if reference is None:
         return None

@@ -30,7 +30,7 @@ from modeltel.labels import PredictionIds, current_supplied_ids, set_last_ids
 from modeltel.prediction_logs import emit as emit_prediction_log
 from modeltel.prediction_logs import should_log
 from modeltel.span_attributes import set_prevalidated
-from modeltel.telemetry import Telemetry, report_internal_error
+from modeltel.telemetry import Telemetry, report_internal_error, report_usage_warning
 
 IDLE, PREDICTING, TRAINING = 0, 1, 2
 
@@ -162,11 +162,14 @@ def _input_attributes(
             return summary
         summary = finish_input(summary)  # the table may be a view of the input: now
     if summary is not None:
-        _add_input_summary(summary, settings, attrs)
+        _add_input_summary(summary, bind, attrs)
     return None
 
 
-def _add_input_summary(summary: InputSummary, settings: Any, attrs: dict[str, Any]) -> None:
+def _add_input_summary(summary: InputSummary, bind: Binding, attrs: dict[str, Any]) -> None:
+    settings = bind.settings
+    if bind.feature_names is not None and summary.feature_count != len(bind.feature_names):
+        _feature_count_differs(bind, summary.feature_count)
     attrs[semconv.ML_INPUT_SUMMARY_ROWS] = summary.summary_rows
     attrs[semconv.ML_INPUT_FEATURE_COUNT] = summary.feature_count
     attrs[semconv.ML_INPUT_MISSING_COUNT] = summary.missing
@@ -177,6 +180,14 @@ def _add_input_summary(summary: InputSummary, settings: Any, attrs: dict[str, An
         attrs[semconv.ML_INPUT_FEATURE_MEAN] = summary.mean
         attrs[semconv.ML_INPUT_FEATURE_MIN] = summary.min
         attrs[semconv.ML_INPUT_FEATURE_MAX] = summary.max
+
+
+def _feature_count_differs(bind: Binding, count: int) -> None:
+    report_usage_warning(
+        "feature_names", bind.name,
+        f"model {bind.name!r} was registered with {len(bind.feature_names or ())} feature_names but was called "
+        f"with {count} features; its summaries name them x0, x1, ... instead",
+    )
 
 
 def _without_denied(summary: InputSummary, deny: tuple[str, ...]) -> InputSummary:
@@ -336,7 +347,7 @@ class Call:
     def _finish_input_summary(self, attrs: dict[str, Any]) -> None:
         """The statistics of a batch's row sample taken before the call (see _input_attributes)."""
         try:
-            _add_input_summary(finish_input(self._sample), self._bind.settings, attrs)
+            _add_input_summary(finish_input(self._sample), self._bind, attrs)
         except Exception as exc:  # noqa: BLE001
             report_internal_error("input_summary", exc, self._telemetry)
 
@@ -390,9 +401,9 @@ def _assign_ids(rows: int) -> PredictionIds:
     """Ids for this call: the caller's (``prediction_ids``) when they fit, else generated."""
     supplied = current_supplied_ids()
     if supplied is not None and len(supplied) != rows:
-        report_internal_error(
-            "prediction_ids",
-            ValueError(f"prediction_ids() gave {len(supplied)} ids for a call with {rows} rows; ids generated instead"),
+        report_usage_warning(
+            "prediction_ids", "",
+            f"prediction_ids() gave {len(supplied)} ids for a call with {rows} rows; ids were generated instead",
         )
         supplied = None
     ids = PredictionIds(ground_truth_store().next_batch(), rows, supplied)

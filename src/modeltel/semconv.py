@@ -65,6 +65,8 @@ TRACER_NAME = "modeltel"
 ML_PREDICTION_DURATION = "ml.prediction.duration"
 ML_PREDICTION_ROWS = "ml.prediction.rows"
 MODELTEL_INTERNAL_ERRORS = "modeltel.internal.errors"
+# Calls whose input disagreed with what the caller told modeltel (not modeltel failures).
+MODELTEL_USAGE_WARNINGS = "modeltel.usage.warnings"
 
 ML_DRIFT_SCORE = "ml.drift.score"
 ML_PREDICTION_DRIFT_SCORE = "ml.prediction.drift.score"

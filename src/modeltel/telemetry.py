@@ -58,6 +58,11 @@ class Telemetry:
             unit="{error}",
             description="Failures inside modeltel; they never reach the caller.",
         )
+        self.usage_warnings = meter.create_counter(
+            semconv.MODELTEL_USAGE_WARNINGS,
+            unit="{call}",
+            description="Calls whose input disagreed with what the caller told modeltel.",
+        )
 
 
         self._collected_instruments(meter)
@@ -295,5 +300,26 @@ def report_internal_error(site: str, exc: BaseException, telemetry: Telemetry | 
         pass
 
 
+def report_usage_warning(site: str, subject: str, message: str, telemetry: Telemetry | None = None) -> None:
+    """Count a call whose input disagrees with what the caller told modeltel (two prediction
+    ids for three rows, four feature names for thirty features) and log ``message`` once per
+    (site, subject). Never raises.
+    """
+    try:
+        (telemetry or default_telemetry()).usage_warnings.add(1, {semconv.MODELTEL_SITE: site})
+        key = (site, subject)
+        if key not in _warned_once and len(_warned_once) < _WARNED_ONCE_MAX:
+            _warned_once.add(key)
+            _logger.warning("modeltel: %s (counted in %s; further ones are not logged)", message, semconv.MODELTEL_USAGE_WARNINGS)
+    except Exception:  # noqa: BLE001, S110 - the reporter itself must not fail a prediction
+        pass
+
+
+# (site, subject) pairs already logged; bounded, since subjects are model names.
+_warned_once: set[tuple[str, str]] = set()
+_WARNED_ONCE_MAX = 1024
+
+
 def _reset_for_tests() -> Any:
     _logged_once.clear()
+    _warned_once.clear()

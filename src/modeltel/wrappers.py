@@ -15,7 +15,7 @@ import wrapt
 
 from modeltel import semconv
 from modeltel.instrumentation.patching import MethodWrapper
-from modeltel.models import attach, binding_for, lookup, make_info
+from modeltel.models import attach, binding_for, check_feature_count, lookup, make_info
 from modeltel.recorder import first_input, observe, observe_async, should_observe
 from modeltel.telemetry import default_telemetry
 
@@ -226,6 +226,7 @@ def wrap(obj: Any, name: Any = None, version: Any = None, **options: Any) -> Any
             f"modeltel.wrap() needs a callable or an object with one of "
             f"{', '.join(ENTRY_METHODS)} or __call__; {type(obj).__qualname__} has none"
         )
+    check_feature_count("modeltel.wrap()", obj, info.feature_names)
     proxy = ModelProxy(obj, _framework_of(obj))
     attach(proxy, info)
     return proxy

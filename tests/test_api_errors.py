@@ -1,0 +1,73 @@
+"""Bad input to modeltel's own API gets a clear error when it is given (issue 18, item 7)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+
+import modeltel
+from modeltel.telemetry import _reset_for_tests
+from tests.conftest import counter_value
+
+X = np.random.default_rng(3).normal(size=(60, 30))
+Y = (X[:, 0] > 0).astype(int)
+
+
+@pytest.mark.parametrize("not_a_model", [42, "model.pkl", Path("model.pkl"), 3.5, b"bytes", object()])
+def test_register_refuses_what_is_not_a_model(not_a_model) -> None:
+    with pytest.raises(TypeError, match="needs a model"):
+        modeltel.register(not_a_model, name="nothing")
+
+
+def test_register_of_a_path_says_to_load_the_model() -> None:
+    with pytest.raises(TypeError, match="load the model first"):
+        modeltel.register("model.pkl")
+
+
+def test_register_accepts_models_and_callables() -> None:
+    clf = LogisticRegression()
+    assert modeltel.register(clf, name="accepted") is clf
+    assert modeltel.register(torch.nn.Linear(2, 1), name="accepted-torch") is not None
+    assert modeltel.register(lambda x: x, name="accepted-fn") is not None
+
+
+def test_feature_names_must_match_a_fitted_models_feature_count() -> None:
+    fitted = LogisticRegression().fit(X, Y)
+    with pytest.raises(ValueError, match="4 feature_names for a model fitted on 30 features"):
+        modeltel.register(fitted, feature_names=["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="4 feature_names"):
+        modeltel.wrap(fitted, feature_names=["a", "b", "c", "d"])
+    modeltel.register(fitted, feature_names=[f"f{i}" for i in range(30)])  # the right count is fine
+
+
+def test_feature_names_of_an_unfitted_model_are_checked_on_the_call(spans, caplog) -> None:
+    net = modeltel.register(torch.nn.Linear(30, 1).eval(), name="names-differ", feature_names=["a", "b", "c", "d"])
+    before = counter_value("modeltel.usage.warnings", **{"modeltel.site": "feature_names"})
+    errors = counter_value("modeltel.internal.errors")
+    with caplog.at_level(logging.WARNING, logger="modeltel"):
+        for _ in range(3):
+            net(torch.zeros(2, 30))
+    assert counter_value("modeltel.usage.warnings", **{"modeltel.site": "feature_names"}) == before + 3
+    assert counter_value("modeltel.internal.errors") == errors
+    logged = [r for r in caplog.records if "names-differ" in r.getMessage()]
+    assert len(logged) == 1 and "4 feature_names" in logged[0].getMessage()
+    assert spans()[-1].attributes["ml.input.feature.names"][:2] == ("x0", "x1")
+
+
+def test_too_few_prediction_ids_is_a_usage_warning_not_an_internal_error(caplog) -> None:
+    _reset_for_tests()  # the message is logged once per process
+    clf = LogisticRegression().fit(X, Y)
+    before = counter_value("modeltel.usage.warnings", **{"modeltel.site": "prediction_ids"})
+    errors = counter_value("modeltel.internal.errors")
+    with caplog.at_level(logging.WARNING, logger="modeltel"):
+        with modeltel.prediction_ids(["a", "b"]):
+            clf.predict(X[:3])
+    assert counter_value("modeltel.usage.warnings", **{"modeltel.site": "prediction_ids"}) == before + 1
+    assert counter_value("modeltel.internal.errors") == errors
+    assert any("2 ids for a call with 3 rows" in r.getMessage() for r in caplog.records)
+    assert len(modeltel.last_prediction_ids()) == 3
