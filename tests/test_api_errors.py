@@ -64,9 +64,8 @@ def test_too_few_prediction_ids_is_a_usage_warning_not_an_internal_error(caplog)
     clf = LogisticRegression().fit(X, Y)
     before = counter_value("modeltel.usage.warnings", **{"modeltel.site": "prediction_ids"})
     errors = counter_value("modeltel.internal.errors")
-    with caplog.at_level(logging.WARNING, logger="modeltel"):
-        with modeltel.prediction_ids(["a", "b"]):
-            clf.predict(X[:3])
+    with caplog.at_level(logging.WARNING, logger="modeltel"), modeltel.prediction_ids(["a", "b"]):
+        clf.predict(X[:3])
     assert counter_value("modeltel.usage.warnings", **{"modeltel.site": "prediction_ids"}) == before + 1
     assert counter_value("modeltel.internal.errors") == errors
     assert any("2 ids for a call with 3 rows" in r.getMessage() for r in caplog.records)

@@ -19,14 +19,22 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from modeltel import semconv, state
-from modeltel.inputs import NOT_READ, InputSample, InputSummary, batch_size, finish_input, sample_input, single_row
-from modeltel.drift import DriftSample
-from modeltel.models import Binding
-from modeltel.outputs import summarize_output
 from modeltel.alerts import watch_for
+from modeltel.drift import DriftSample
 from modeltel.ground_truth import remember
 from modeltel.ground_truth import store as ground_truth_store
+from modeltel.inputs import (
+    NOT_READ,
+    InputSample,
+    InputSummary,
+    batch_size,
+    finish_input,
+    sample_input,
+    single_row,
+)
 from modeltel.labels import PredictionIds, current_supplied_ids, set_last_ids
+from modeltel.models import Binding
+from modeltel.outputs import summarize_output
 from modeltel.prediction_logs import emit as emit_prediction_log
 from modeltel.prediction_logs import should_log
 from modeltel.span_attributes import set_prevalidated
@@ -80,7 +88,7 @@ def observing() -> bool:
 class _phase_scope:
     """Sets what the current context is doing for the duration of a ``with`` block."""
 
-    __slots__ = ("_value", "_token")
+    __slots__ = ("_token", "_value")
 
     def __init__(self, value: int) -> None:
         self._value = value
@@ -226,8 +234,19 @@ class Call:
     """
 
     __slots__ = (
-        "_telemetry", "_bind", "_model", "_span", "_attrs", "_ctx_token", "_phase_token", "_rows", "_start", "_ids",
-        "_x", "_sample", "_drift",
+        "_attrs",
+        "_bind",
+        "_ctx_token",
+        "_drift",
+        "_ids",
+        "_model",
+        "_phase_token",
+        "_rows",
+        "_sample",
+        "_span",
+        "_start",
+        "_telemetry",
+        "_x",
     )
 
     def __init__(self, telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> None:

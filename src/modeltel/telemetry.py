@@ -236,7 +236,7 @@ _COLLECTED = (
 class Tally:
     """A monotonically increasing count, safe to add to from many threads."""
 
-    __slots__ = ("attributes", "value", "_lock", "__weakref__")
+    __slots__ = ("__weakref__", "_lock", "attributes", "value")
 
     def __init__(self, attributes: dict[str, Any]) -> None:
         self.attributes = dict(attributes)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, SupportsIndex, TypeVar
 
 import wrapt
 
@@ -137,7 +138,7 @@ class _ObservedMethod:
     ``getattr(proxy, operation)`` (the proxy pickles as the bare model).
     """
 
-    __slots__ = ("_proxy", "_operation", "_method", "_is_async")
+    __slots__ = ("_is_async", "_method", "_operation", "_proxy")
 
     def __init__(self, proxy: ModelProxy, operation: str, method: Any, is_async: bool) -> None:
         self._proxy = proxy
@@ -184,7 +185,7 @@ class ModelProxy(wrapt.ObjectProxy):  # type: ignore[misc]
             model, args, kwargs, _is_coroutine_method(model, "__call__", model),
         )
 
-    def __reduce_ex__(self, protocol: int) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         # Pickling a wrapped model saves the model itself, not the proxy.
         return self.__wrapped__.__reduce_ex__(protocol)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsIndex
 
 import wrapt
 
@@ -29,7 +29,7 @@ class BoundMethodWrapper(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
         name = getattr(parent, "_self_attribute", None) or parent.__name__
         return target, name
 
-    def __reduce_ex__(self, protocol: int) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         return getattr, self._lookup()
 
     def __reduce__(self) -> Any:
@@ -57,7 +57,7 @@ class MethodWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
         super().__init__(wrapped, wrapper)
         self._self_attribute = attribute
 
-    def __reduce_ex__(self, protocol: int) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         return self.__qualname__
 
     def __reduce__(self) -> Any:
