@@ -70,3 +70,15 @@ def test_too_few_prediction_ids_is_a_usage_warning_not_an_internal_error(caplog)
     assert counter_value("modeltel.internal.errors") == errors
     assert any("2 ids for a call with 3 rows" in r.getMessage() for r in caplog.records)
     assert len(modeltel.last_prediction_ids()) == 3
+
+
+def test_record_labels_for_a_model_that_does_not_exist_says_so() -> None:
+    clf = modeltel.register(LogisticRegression().fit(X, Y), name="labels-known")
+    clf.predict(X[:2])
+    ids = modeltel.last_prediction_ids()
+    with pytest.raises(ValueError, match="no model named 'typo'.*'labels-known'"):
+        modeltel.record_labels(ids, [0, 1], model="typo")
+    assert modeltel.record_labels(ids, [0, 1], model="labels-known").matched == 2
+    registered = modeltel.register(LogisticRegression(), name="labels-registered-only")
+    assert modeltel.record_labels(["x"], [0], model="labels-registered-only").unknown == 1
+    assert registered is not None  # held: a model that is gone is forgotten

@@ -77,7 +77,10 @@ def test_unknown_and_expired_ids_are_counted_never_raised(small_store):
     assert len(small_store) <= 50
     summary = modeltel.record_labels(["old-0", "never-seen", recent[0]], [1, 0, int(Y[40])])
     assert (summary.matched, summary.unknown, summary.expired) == (1, 1, 1)
+    # Restricted to another (existing) model, the id does not match; a name no model has is refused.
+    other = modeltel.register(LogisticRegression(), name="another-model")
     assert modeltel.record_labels(["old-1"], [1], model="another-model").matched == 0
+    assert other is not None
 
 
 def test_store_stays_bounded_under_a_stream_without_labels(small_store):

@@ -22,16 +22,28 @@ from modeltel.alerts import alert_state
 from modeltel.estimates import estimate_window, probabilities
 from modeltel.estimates import observations as estimated
 from modeltel.labels import (
+    INVALID,
+    UNKNOWN_CLASS,
+    ClassMatcher,
     LabelStore,
     LabelSummary,
     PerformanceWindow,
     PredictionIds,
+    Resolved,
     StoredBatch,
+    label_row,
+    numeric_label,
     pack_span_context,
+    rejected,
+    scalar_label,
 )
 from modeltel.models import Binding
 from modeltel.outputs import PROBA_OPERATIONS, looks_like_probabilities
-from modeltel.performance import classification_metrics, regression_metrics
+from modeltel.performance import (
+    classification_metrics,
+    exact_match_accuracy,
+    regression_metrics,
+)
 from modeltel.telemetry import default_telemetry
 
 # Span links per label span: enough for a batch of labels, bounded for the exporter.
@@ -75,7 +87,11 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         _windows.setdefault(key, (PerformanceWindow(bind.settings.performance_window), bind.settings.task))
     if bind.thresholds and key not in _alerting:
         _alerting.setdefault(key, (bind.thresholds, bind.on_alert))
-    if bind.operation in PROBA_OPERATIONS:
+    if classes is not None and type(classes) is not np.ndarray:
+        classes = _stored_classes(classes)
+    # A multi-output classifier's probabilities are a list of arrays, one per output: CBPE
+    # has no estimate for them.
+    if bind.operation in PROBA_OPERATIONS and type(classes) is not tuple:
         proba = probabilities(result, bind.operation, bind.settings.summary_max_rows)
         if proba is not None:
             calibration = bind.drift.reference.calibration if bind.drift is not None else None
@@ -86,12 +102,21 @@ def remember(bind: Binding, ids: PredictionIds, span_context: Any, result: Any, 
         result = result.copy()
     elif hasattr(result, "detach"):
         result = _stored_tensor(result, ids.rows)
+    elif type(classes) is tuple and isinstance(result, (list, tuple)):  # per-output probabilities
+        result = tuple(np.array(part) for part in result)
     # StoredBatch's fields, as the plain tuple the store files.
     (_store or store()).add((
         ids.batch, key, time.monotonic(), pack_span_context(span_context), result, bind.operation,
-        classes if classes is None or type(classes) is np.ndarray else np.asarray(classes),
-        ids.supplied, ids.rows, 0,
+        classes, ids.supplied, ids.rows, 0,
     ))
+
+
+def _stored_classes(classes: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+    """``classes_`` as the store keeps it: an array, or for a multi-output classifier (whose
+    ``classes_`` is a list with one array per output) a tuple of arrays."""
+    if isinstance(classes, (list, tuple)) and classes and all(np.ndim(c) == 1 for c in classes):
+        return tuple(np.asarray(c) for c in classes)
+    return np.asarray(classes)
 
 
 # CPU tensor outputs of batches this large are stored as numpy copies.
@@ -118,37 +143,67 @@ def _stored_tensor(t: Any, rows: int) -> Any:
     return t
 
 
-def _per_row(batch: StoredBatch) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """Per-row predictions (and probabilities) of a stored batch."""
-    predicted, proba = _outputs(batch.output, batch.operation, batch.classes, batch.rows)
+def _per_row(batch: StoredBatch) -> Resolved | None:
+    """Per-row predictions (and probabilities) of a stored batch, and the classes its labels
+    are matched against."""
+    classes = batch.classes
+    if type(classes) is tuple:
+        predicted, proba = _multi_outputs(batch.output, classes, batch.rows), None
+    else:
+        predicted, proba, classes = _outputs(batch.output, batch.operation, classes, batch.rows)
     if predicted is None:
         return None
     if batch.offset:
         predicted = predicted[batch.offset :]
         proba = None if proba is None else proba[batch.offset :]
-    return predicted, proba
+    return predicted, proba, classes
 
 
-def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per-row predicted values and, for probability outputs, the probability rows."""
+def _values(result: Any) -> np.ndarray:
+    """A stored output (an array, a tensor on any device, a list) as a numpy array."""
+    is_tensor = hasattr(result, "cpu") and hasattr(result, "detach")
+    return np.asarray(result.detach().cpu().numpy() if is_tensor else result)
+
+
+def _multi_outputs(result: Any, classes: tuple[np.ndarray, ...], rows: int) -> np.ndarray | None:
+    """A multi-output classifier's per-row predictions, one column per output: its
+    ``predict`` output as it is, or the class of each output's top probability."""
+    if isinstance(result, tuple):
+        if len(result) != len(classes) or any(p.shape != (rows, c.size) for p, c in zip(result, classes)):
+            return None
+        predicted = np.empty((rows, len(classes)), dtype=object)
+        for column, (proba, names) in enumerate(zip(result, classes)):  # a few outputs, not rows
+            predicted[:, column] = names[proba.argmax(axis=1)]
+        return predicted
     try:
-        is_tensor = hasattr(result, "cpu") and hasattr(result, "detach")
-        values = np.asarray(result.detach().cpu().numpy() if is_tensor else result)
+        values = _values(result)
     except (TypeError, ValueError, RuntimeError):
-        return None, None
+        return None
+    return values if values.shape == (rows, len(classes)) else None
+
+
+def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.ndarray | None, np.ndarray | None, Any]:
+    """Per-row predicted values, for probability outputs the probability rows, and the
+    classes the predictions are drawn from (None when unknown)."""
+    try:
+        values = _values(result)
+    except (TypeError, ValueError, RuntimeError):
+        return None, None, None
     if values.ndim == 0 or values.shape[0] != rows:
-        return None, None
+        return None, None, None
     if values.ndim == 2 and values.shape[1] > 1 and values.dtype.kind == "f":
         if operation in PROBA_OPERATIONS or looks_like_probabilities(values):
             proba = np.exp(values) if operation == "predict_log_proba" else values
         elif operation in ("forward", "call"):
             proba = None  # scores or logits: the predicted class is still the argmax
         else:
-            return values[:, 0], None
+            return values[:, 0], None, classes
         top = values.argmax(axis=1)
-        labels = np.asarray(classes)[top] if classes is not None and len(classes) == values.shape[1] else top
-        return labels, proba
-    return (values.reshape(rows, -1)[:, 0] if values.ndim > 1 else values), None
+        if classes is not None and len(classes) == values.shape[1]:
+            return np.asarray(classes)[top], proba, classes
+        # Without classes_ (a torch model's scores) the classes are the column indices.
+        return top, proba, np.arange(values.shape[1]) if classes is None else None
+    return (values.reshape(rows, -1)[:, 0] if values.ndim > 1 else values), None, classes
 
 
 def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = None) -> LabelSummary:
@@ -156,11 +211,15 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
 
     ``ids`` are prediction ids (``last_prediction_ids()`` or your own from
     ``prediction_ids``), ``labels`` the true values in the same order. ``model`` (a name or a
-    registered model) restricts the join to that model. Never raises for unknown ids; raises
+    registered model) restricts the join to that model. A label is matched to the model's
+    classes; one matching none (``unknown_class``), or one that cannot be a target of the
+    model (``invalid``: a missing value, a non-numeric label for a regressor), is counted and
+    not scored. A later label for the same id replaces the earlier one; an id given twice in
+    one call counts once, with its last label. Never raises for unknown ids or labels; raises
     ``ValueError``/``TypeError`` for mismatched or malformed arguments.
 
     >>> modeltel.record_labels(["order-17", "order-18"], [1, 0])
-    LabelSummary(matched=2, unknown=0, expired=0)
+    LabelSummary(matched=2, unknown=0, expired=0, unknown_class=0, invalid=0)
     """
     if isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__"):
         raise TypeError(f"modeltel.record_labels(): ids must be a sequence of prediction ids, got {ids!r}")
@@ -171,32 +230,41 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
     wanted = _model_name(model)
     telemetry = default_telemetry()
     now = time.monotonic()
-    matched = unknown = expired = 0
+    counts = dict.fromkeys(("matched", "unknown", "expired", UNKNOWN_CLASS, INVALID), 0)
     links: dict[tuple[str, str | None], dict[int, Any]] = {}
-    label_list = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
-    for pid, label in zip((str(i) for i in ids), label_list):
+    # Arrays, tensors and Series as Python values, which match classes by value.
+    to_list = getattr(labels, "tolist", None)
+    label_list = to_list() if callable(to_list) else list(labels)
+    # One label per id: a repeated id keeps its last label.
+    latest = dict(zip((str(i) for i in ids), label_list))
+    matchers: dict[int, tuple[Any, Any]] = {}  # id(classes) -> (classes, its matcher), for this call
+    for pid, label in latest.items():
         found = store().find(pid)
         if isinstance(found, str) or (wanted is not None and found[0].model[0] != wanted):
-            if found == "expired":
-                expired += 1
-            else:
-                unknown += 1
+            counts["expired" if found == "expired" else "unknown"] += 1
             continue
         batch, row = found
         resolved = store().resolved(batch, _per_row)
         if resolved is None:  # an output with no per-row view
-            unknown += 1
+            counts["unknown"] += 1
             continue
-        predicted, probas = resolved
-        window, _ = _windows[batch.model]
-        window.add(label, predicted[row], None if probas is None else probas[row], batch.classes)
-        matched += 1
+        predicted, probas, classes = resolved
+        window, task = _windows[batch.model]
+        value = _checked(label, classes, task, predicted, matchers)
+        outcome = rejected(value)
+        if outcome is not None:
+            counts[outcome] += 1
+            continue
+        guess = predicted[row]
+        window.add(pid, value, tuple(guess.tolist()) if type(classes) is tuple else guess,
+                   None if probas is None else probas[row], batch.classes)
+        counts["matched"] += 1
         attrs = _model_attributes(batch.model)
         telemetry.label_delay.record(max(0.0, now - batch.time), attrs)
         if batch.link:
             links.setdefault(batch.model, {})[batch.link] = batch.span_context
     base = _model_attributes((wanted, None)) if wanted else {}
-    for outcome, count in (("matched", matched), ("unknown", unknown), ("expired", expired)):
+    for outcome, count in counts.items():
         if count:
             telemetry.labels.add(count, {**base, semconv.ML_LABELS_OUTCOME: outcome})
     for key, contexts in links.items():
@@ -210,7 +278,24 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
             _check_alerts(key, span, telemetry)
         finally:
             span.end()
-    return LabelSummary(matched, unknown, expired)
+    return LabelSummary(
+        counts["matched"], counts["unknown"], counts["expired"], counts[UNKNOWN_CLASS], counts[INVALID]
+    )
+
+
+def _checked(label: Any, classes: Any, task: str, predicted: np.ndarray, matchers: dict[int, tuple[Any, Any]]) -> Any:
+    """The label as it is scored (the class it matches, a float for a regressor), or a
+    rejected label (labels.rejected names its outcome)."""
+    if task == "regression" or (classes is None and not task and predicted.dtype.kind == "f"):
+        return numeric_label(label)
+    if classes is None:  # a classifier whose classes are unknown: labels are compared as strings
+        return scalar_label(label)
+    entry = matchers.get(id(classes))
+    if entry is None:
+        made = tuple(ClassMatcher(c) for c in classes) if type(classes) is tuple else ClassMatcher(classes)
+        entry = matchers[id(classes)] = (classes, made)  # holding classes keeps its id unique
+    matcher = entry[1]
+    return label_row(label, matcher) if isinstance(matcher, tuple) else matcher.match(label)
 
 
 def _check_alerts(key: tuple[str, str | None], span: Any, telemetry: Any) -> None:
@@ -226,7 +311,16 @@ def _check_alerts(key: tuple[str, str | None], span: Any, telemetry: Any) -> Non
 
 
 def _model_name(model: Any) -> str | None:
-    if model is None or isinstance(model, str):
+    if model is None:
+        return None
+    if isinstance(model, str):
+        known = _known_model_names()
+        if model not in known:
+            listed = ", ".join(map(repr, sorted(known)[:20])) or "none yet"
+            raise ValueError(
+                f"modeltel.record_labels(): no model named {model!r} is registered or has made predictions "
+                f"in this process (known: {listed})"
+            )
         return model
     from modeltel.models import lookup
 
@@ -234,6 +328,13 @@ def _model_name(model: Any) -> str | None:
     if info is None or info.name is None:
         raise ValueError("modeltel.record_labels(): model= must be a model name or a model registered with a name")
     return info.name
+
+
+def _known_model_names() -> set[str]:
+    """Names a label can be for: models that predicted here, and registered ones."""
+    from modeltel.models import registered_names
+
+    return {name for name, _ in list(_windows)} | registered_names()
 
 
 def _model_attributes(key: tuple[str | None, str | None]) -> dict[str, str]:
@@ -268,14 +369,18 @@ def _metric_points(
     key: tuple[str, str | None], window: PerformanceWindow, task: str,
     labels: list[Any], predicted: list[Any], probas: list[Any],
 ) -> Iterable[tuple[float, dict[str, str]]]:
-    if not task:
-        numeric = np.asarray(predicted).dtype.kind == "f"
-        task = "classification" if window.classes is not None or not numeric else "regression"
-    if task == "regression":
-        values = regression_metrics(np.asarray(labels, dtype=float), np.asarray(predicted, dtype=float))
+    classes = window.classes
+    if isinstance(classes, tuple):  # a multi-output classifier: exact match of the whole row
+        values = {"accuracy": exact_match_accuracy(labels, predicted)}
     else:
-        proba = np.vstack(probas) if probas and all(p is not None for p in probas) else None
-        values = classification_metrics(np.asarray(labels), np.asarray(predicted), proba, window.classes)
+        if not task:
+            numeric = np.asarray(predicted).dtype.kind == "f"
+            task = "classification" if classes is not None or not numeric else "regression"
+        if task == "regression":
+            values = regression_metrics(np.asarray(labels, dtype=float), np.asarray(predicted, dtype=float))
+        else:
+            proba = np.vstack(probas) if probas and all(p is not None for p in probas) else None
+            values = classification_metrics(np.asarray(labels), np.asarray(predicted), proba, classes)
     for metric, value in values.items():
         if value == value:  # NaN (e.g. AUC with one class present) is not exported
             yield value, {

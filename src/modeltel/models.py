@@ -175,6 +175,11 @@ def attach(model: Any, info: ModelInfo) -> None:
         _registry[key] = (ref, info)
 
 
+def registered_names() -> set[str]:
+    """The names models were registered (or wrapped, or monitored) with."""
+    return {info.name for _, info in list(_registry.values()) if info.name is not None}
+
+
 def lookup(model: Any) -> ModelInfo | None:
     entry = _registry.get(id(model))
     return None if entry is None else entry[1]

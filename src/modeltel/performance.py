@@ -9,6 +9,8 @@ macro averages.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +55,17 @@ def classification_metrics(
             if classes.size == 2 and np.unique(labels).size == 2:
                 out["roc_auc"] = roc_auc(labels == classes[1], proba[:, 1])
     return out
+
+
+def exact_match_accuracy(labels: Sequence[Sequence[Any]], predicted: Sequence[Sequence[Any]]) -> float:
+    """Accuracy of a multi-output classifier: the share of rows whose every output is right
+    (what ``MultiOutputClassifier.score`` and sklearn's subset accuracy compute); values are
+    compared as strings, like ``classification_metrics``."""
+    truth = np.asarray(labels, dtype=object).astype(str)
+    guess = np.asarray(predicted, dtype=object).astype(str)
+    if truth.size == 0 or truth.shape != guess.shape:
+        return math.nan
+    return float(np.mean(np.all(truth == guess, axis=1)))
 
 
 def _precision_recall(labels: np.ndarray, predicted: np.ndarray, positive: str) -> tuple[float, float]:
