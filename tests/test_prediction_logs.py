@@ -70,5 +70,5 @@ def test_prediction_logs_are_off_by_default_and_rate_is_validated():
     import modeltel
 
     with pytest.raises(ValueError, match="prediction_log_rate.*<= 1"):
-        modeltel.register(object(), prediction_log_rate=2.0)
+        modeltel.register(lambda x: x, prediction_log_rate=2.0)
     assert modeltel.config.Settings().prediction_log_rate == 0.0
