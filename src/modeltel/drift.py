@@ -48,6 +48,11 @@ _logger = logging.getLogger("modeltel")
 # projection per binning at most: wide models would otherwise pay milliseconds per call.
 DRIFT_SAMPLE_CELLS = 16_384
 PCA_MULTIPLY_ADDS = 1_000_000
+# A row's reconstruction error at most: huge inputs overflow to inf, which would make the
+# window's mean (ml.drift.multivariate.score) inf or NaN, values the SDK drops; summed over
+# any window this stays finite.
+ERROR_CAP = 1e100
+
 # Rows whose reconstruction error is computed per binning at most (evenly spaced): the mean
 # over 256 of a full 1,024-row buffer moves the score by ~3% at most, against an alert
 # threshold of 1.5x, and costs a quarter (the projection was a third of a binning).
@@ -282,7 +287,11 @@ class DriftMonitor:
             if not np.isfinite(z.sum()):  # rare: impute as the reference did (z = 0 at the mean)
                 z = np.where(np.isfinite(z), z, 0.0)
             z *= self._pca_inverse_scale
-            return reconstruction_error(z, self._pca_components)
+            errors = reconstruction_error(z, self._pca_components)
+            if not np.isfinite(errors.sum()):
+                # A row too far out to measure (inf - inf): as far as the score can say, not NaN.
+                errors = np.minimum(np.nan_to_num(errors, nan=ERROR_CAP, posinf=ERROR_CAP), ERROR_CAP)
+            return errors
 
     # --- collection time -----------------------------------------------------------------
 
