@@ -110,3 +110,17 @@ def test_ablation_switches_off_exactly_the_concern_it_names(spans):
         "no label store": (True, True, False),
         "none of the three": (False, False, False),
     }
+
+
+def test_export_load_benchmark_prints_a_row_per_endpoint():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "export_load.py"), "--seconds", "0.5", "--rate", "200",
+         "--cases", "grpc", "http-500"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line.startswith(("grpc", "http"))}
+    assert set(rows) == {"grpc", "http-500"}, proc.stdout
+    for p50, p99, p999, worst, exports, cpu in rows.values():
+        assert 0 < float(p50) <= float(p99) <= float(p999) <= float(worst)
+        assert int(exports) >= 0 and float(cpu) >= 0

@@ -140,3 +140,67 @@ def test_repeated_values_and_shared_tuples_encode_like_the_sdk():
         })
     spans = _finished_spans(sets)
     assert encode_spans_bytes(spans) == encode_spans(spans).SerializeToString()
+
+
+class _Receiver:
+    """A real OTLP/HTTP endpoint on 127.0.0.1 that answers ``status`` and keeps the bodies."""
+
+    def __init__(self, status: int) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        bodies = self.bodies = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server hook
+                bodies.append((self.path, self.rfile.read(int(self.headers["content-length"]))))
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_http_exporter_posts_the_sdks_request_and_reports_failures():
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from modeltel.otlp_encoding import OTLPHttpSpanExporter, http_span_exporter
+
+    spans = _finished_spans([{"ml.model.name": "m", "ml.input.feature.mean": (1.0, 2.0)}, {"n": 3}])
+    for status, expected in ((200, SpanExportResult.SUCCESS), (500, SpanExportResult.FAILURE)):
+        receiver = _Receiver(status)
+        exporter = http_span_exporter(endpoint=receiver.endpoint, timeout=5)
+        try:
+            assert type(exporter) is OTLPHttpSpanExporter
+            assert exporter.export(spans) is expected
+        finally:
+            exporter.shutdown()
+            receiver.close()
+        [(path, body)] = receiver.bodies
+        assert path == "/v1/traces"
+        assert ExportTraceServiceRequest.FromString(body) == encode_spans(spans)
+
+
+def test_the_http_exporter_leaves_an_oversized_batch_to_the_sdks_refusal():
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from modeltel.otlp_encoding import http_span_exporter
+
+    receiver = _Receiver(200)
+    exporter = http_span_exporter(endpoint=receiver.endpoint, timeout=5)
+    exporter._max_request_size = 16
+    try:
+        assert exporter.export(_finished_spans([{"k": "v" * 64}])) is SpanExportResult.FAILURE
+    finally:
+        exporter.shutdown()
+        receiver.close()
+    assert receiver.bodies == []

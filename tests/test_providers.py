@@ -73,7 +73,7 @@ def test_service_name_and_endpoint_override_env_and_http_protocol_gets_signal_pa
         env={"OTEL_SERVICE_NAME": "from-env", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
     )
     assert out["service"] == "from-arg"
-    assert out["span_exporters"] == ["opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter"]
+    assert out["span_exporters"] == ["modeltel.otlp_encoding.OTLPHttpSpanExporter"]
     assert out["span_endpoints"] == ["http://collector:4318/v1/traces"]
 
 
@@ -239,3 +239,44 @@ def test_the_span_queue_size_variable_wins_over_modeltels_default():
         env={"OTEL_BSP_MAX_QUEUE_SIZE": "1000"},
     )
     assert out["span_queues"] == [1000]
+
+
+def test_spans_of_the_installed_provider_leave_the_global_random_sequence_alone():
+    """A seeded application sequence is the same with traced predictions between its draws
+    (issue 18, item 11); a forked child draws other ids than its parent."""
+    proc = run_python(
+        textwrap.dedent(
+            """
+            import json, os, random
+            import numpy as np
+            import modeltel
+            modeltel.instrument(frameworks=[])
+            model = modeltel.wrap(lambda x: x, name="seeded")
+            random.seed(42)
+            alone = [random.random() for _ in range(5)]
+            random.seed(42)
+            mixed = []
+            for _ in range(5):
+                model(np.ones((1, 2)))
+                mixed.append(random.random())
+            from opentelemetry import trace
+            generator = trace.get_tracer_provider().id_generator
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.write(write, json.dumps([generator.generate_trace_id() for _ in range(3)]).encode())
+                os._exit(0)
+            os.waitpid(pid, 0)
+            child = json.loads(os.read(read, 4096))
+            parent = [generator.generate_trace_id() for _ in range(3)]
+            print(json.dumps({"alone": alone, "mixed": mixed, "type": type(generator).__name__,
+                              "shared": sorted(set(child) & set(parent))}))
+            """
+        ),
+        env={"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["mixed"] == out["alone"]
+    assert out["type"] == "PrivateRandomIdGenerator"
+    assert out["shared"] == []

@@ -12,8 +12,8 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from modeltel import forksafe, state
-from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env
+from modeltel import forksafe, shutdown, state
+from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env, shutdown_timeout_from
 from modeltel.models import attach, check_feature_count, check_model, make_info
 from modeltel.providers import (
     check_environment,
@@ -50,6 +50,7 @@ def instrument(
     service_name: str | None = None,
     endpoint: str | None = None,
     frameworks: list[str] | None = None,
+    shutdown_timeout: float | None = None,
     **options: Any,
 ) -> None:
     """Instrument every supported ML framework in this process; call once at start-up.
@@ -57,8 +58,10 @@ def instrument(
     Providers the application already configured are used as they are; the others get SDK
     providers exporting OTLP (``OTEL_*`` variables, ``service_name`` and ``endpoint``
     overriding). ``frameworks`` limits patching (default: every supported one installed);
-    ``options`` are defaults for every model (see ``register``). Calling it again changes
-    only the options. Raises ``TypeError``/``ValueError`` naming any bad argument or
+    ``options`` are defaults for every model (see ``register``). At exit and on SIGTERM the
+    providers it installed flush for at most ``shutdown_timeout`` seconds (default
+    ``MODELTEL_SHUTDOWN_TIMEOUT``, else 5), so an unreachable collector cannot hold the exit
+    past a pod's grace period. Calling it again changes only the options and the bound. Raises ``TypeError``/``ValueError`` naming any bad argument or
     ``MODELTEL_*``/``OTEL_*`` variable.
 
     >>> import modeltel
@@ -74,6 +77,7 @@ def instrument(
         raise ValueError(
             f"modeltel.instrument(): endpoint must be a URL such as http://localhost:4317, got {endpoint!r}"
         )
+    bound = shutdown_timeout_from(shutdown_timeout)
     names = frameworks_from_env(frameworks)
     explicit = frameworks is not None
     for name in names:
@@ -86,12 +90,14 @@ def instrument(
         missing = unconfigured_signals()
         if missing:
             installed = install_providers(missing, service_name=service_name, endpoint=endpoint)
-            flush_on_sigterm(list(installed.values()))
+            shutdown.own(list(installed.values()), bound)
+            flush_on_sigterm()
         elif service_name is not None or endpoint is not None:
             _logger.info(
                 "modeltel: OpenTelemetry providers are already configured; "
                 "service_name/endpoint are left to that configuration"
             )
+        shutdown.set_timeout(bound)
         state.set_settings(settings)
         state.set_recording(True)
         for name in names:

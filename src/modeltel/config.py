@@ -243,6 +243,32 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(**values)
 
 
+# Seconds the flush at exit and on SIGTERM may take (modeltel.shutdown).
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+
+
+def shutdown_timeout_from(value: Any, environ: Mapping[str, str] | None = None) -> float:
+    """``instrument()``'s ``shutdown_timeout``, else ``MODELTEL_SHUTDOWN_TIMEOUT``, else 5:
+    seconds, a number >= 0 (0 exits without flushing)."""
+    environ = os.environ if environ is None else environ
+    if value is None:
+        raw = environ.get("MODELTEL_SHUTDOWN_TIMEOUT", "").strip()
+        if not raw:
+            return DEFAULT_SHUTDOWN_TIMEOUT
+        try:
+            parsed = float(raw)
+        except ValueError:
+            raise ValueError(f"MODELTEL_SHUTDOWN_TIMEOUT={raw!r} is not a number of seconds") from None
+        if not parsed >= 0 or math.isinf(parsed):
+            raise ValueError(f"MODELTEL_SHUTDOWN_TIMEOUT={raw!r} must be a finite number of seconds >= 0")
+        return parsed
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"modeltel.instrument(): shutdown_timeout must be a number of seconds, got {value!r}")
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"modeltel.instrument(): shutdown_timeout must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
 def enabled_from_env(environ: Mapping[str, str] | None = None) -> bool:
     """``MODELTEL_ENABLED=false`` turns ``instrument()`` into a no-op (a kill switch for ops)."""
     environ = os.environ if environ is None else environ

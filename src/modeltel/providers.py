@@ -10,6 +10,7 @@ queues, so nothing here ever blocks a prediction on the network.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import threading
 from collections.abc import Mapping
@@ -20,6 +21,9 @@ from opentelemetry._logs import get_logger_provider, set_logger_provider
 from opentelemetry._logs._internal import ProxyLoggerProvider
 from opentelemetry.metrics._internal import _ProxyMeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+from modeltel import shutdown
 
 SIGNALS = ("traces", "metrics", "logs")
 _PROTOCOLS = ("grpc", "http/protobuf")
@@ -107,9 +111,12 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
 
         return OTLPLogExporter(**kwargs)
     if signal == "traces":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpan
+        try:
+            from modeltel.otlp_encoding import http_span_exporter
+        except ImportError:  # it reads the SDK encoder's internals; another SDK may lack them
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as http_span_exporter
 
-        return HttpSpan(**kwargs)
+        return http_span_exporter(**kwargs)
     if signal == "metrics":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetric
 
@@ -141,6 +148,35 @@ def _span_queue_size(environ: Mapping[str, str]) -> int | None:
     return None if environ.get("OTEL_BSP_MAX_QUEUE_SIZE") else SPAN_QUEUE_SIZE
 
 
+class PrivateRandomIdGenerator(RandomIdGenerator):  # type: ignore[misc]
+    """Random trace and span ids from a generator of its own.
+
+    The SDK's default draws from the ``random`` module's global generator, so every span
+    moved an application's seeded sequence (``random.seed(42)`` then ``random.random()``
+    gave other numbers once predictions were traced). Reseeded from the OS in a forked
+    child, as the global one is, so pre-fork workers never share ids.
+
+    >>> TracerProvider(id_generator=PrivateRandomIdGenerator())
+    """
+
+    def __init__(self) -> None:
+        self._random = random.Random()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._random.seed)
+
+    def generate_span_id(self) -> int:
+        span_id = self._random.getrandbits(64)
+        while span_id == trace.INVALID_SPAN_ID:
+            span_id = self._random.getrandbits(64)
+        return span_id
+
+    def generate_trace_id(self) -> int:
+        trace_id = self._random.getrandbits(128)
+        while trace_id == trace.INVALID_TRACE_ID:
+            trace_id = self._random.getrandbits(128)
+        return trace_id
+
+
 def install_providers(
     signals: list[str],
     *,
@@ -161,7 +197,8 @@ def install_providers(
 
         exporter = _exporter("metrics", environ, endpoint)
         readers = [PeriodicExportingMetricReader(exporter)] if exporter is not None else []
-        provider = MeterProvider(resource=resource, metric_readers=readers)
+        # No flush at exit of the SDK's own: modeltel's (shutdown.py) is bounded in time.
+        provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
         metrics.set_meter_provider(provider)
         installed["metrics"] = provider
     # The SDK's processors count what they drop (otel.sdk.processor.*.processed with
@@ -172,7 +209,9 @@ def install_providers(
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        provider = TracerProvider(resource=resource)
+        provider = TracerProvider(
+            resource=resource, shutdown_on_exit=False, id_generator=PrivateRandomIdGenerator()
+        )
         exporter = _exporter("traces", environ, endpoint)
         if exporter is not None:
             provider.add_span_processor(
@@ -184,7 +223,7 @@ def install_providers(
         from opentelemetry.sdk._logs import LoggerProvider
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-        provider = LoggerProvider(resource=resource)
+        provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         exporter = _exporter("logs", environ, endpoint)
         if exporter is not None:
             provider.add_log_record_processor(BatchLogRecordProcessor(exporter, meter_provider=meter_provider))
@@ -193,9 +232,9 @@ def install_providers(
     return installed
 
 
-def flush_on_sigterm(providers: list[Any]) -> bool:
-    """Shut ``providers`` down (flushing what they hold) when the process gets SIGTERM, then
-    die of it as before. Returns whether the handler was installed.
+def flush_on_sigterm() -> bool:
+    """Flush the providers modeltel installed (``shutdown.shutdown``, bounded in time) when the
+    process gets SIGTERM, then die of it as before. Returns whether the handler was installed.
 
     Servers that stop gracefully on SIGTERM end by re-raising it with the handler found at
     start (uvicorn does): with the default one the process dies without running ``atexit``,
@@ -203,7 +242,7 @@ def flush_on_sigterm(providers: list[Any]) -> bool:
     default handler is replaced (an application's own is left alone), and only from the main
     thread, where Python allows it.
 
-    >>> flush_on_sigterm(list(install_providers(["traces"], service_name=None, endpoint=None).values()))
+    >>> flush_on_sigterm()
     True
     """
     if threading.current_thread() is not threading.main_thread():
@@ -212,11 +251,10 @@ def flush_on_sigterm(providers: list[Any]) -> bool:
         return False
 
     def handler(signum: int, frame: Any) -> None:
-        for provider in providers:
-            try:
-                provider.shutdown()
-            except Exception:  # noqa: BLE001, S110 - dying anyway; never block the exit on a flush error
-                pass
+        try:
+            shutdown.shutdown()
+        except Exception:  # noqa: BLE001, S110 - dying anyway; never block the exit on a flush error
+            pass
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
