@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import WARMUP_CALLS, _providers, _time, cases  # noqa: E402
 
 import modeltel  # noqa: E402
-from modeltel import recorder, semconv  # noqa: E402
+from modeltel import semconv
+from modeltel._core import call as recorder  # noqa: E402
 
 _INPUT = recorder._input_attributes
 _OUTPUT = recorder.Call._output_attributes

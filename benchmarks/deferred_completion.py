@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import _providers, cases, measure  # noqa: E402
 
 import modeltel  # noqa: E402
-from modeltel import recorder  # noqa: E402
+from modeltel._core import call as recorder  # noqa: E402
 
 _SYNC_OK = recorder.Call.ok
 _SYNC_CLOSE = recorder.Call._close_context

@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 import modeltel
 from modeltel import Reference
 from modeltel.config import Settings
-from modeltel.drift import DriftMonitor
+from modeltel.drift.monitor import DriftMonitor
 
 
 class _Discard(SpanExporter):

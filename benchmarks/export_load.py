@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     args = parser.parse_args()
 
-    from modeltel.testing import OtlpBackend
+    from modeltel._local.otlp import OtlpBackend
 
     backend = OtlpBackend(keep=False).start()
     print(f"{args.rate:g} single-row predictions/s for {args.seconds:g} s per case (us)")

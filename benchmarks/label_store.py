@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 
     import modeltel
-    from modeltel import ground_truth
+    from modeltel.labels import join as ground_truth
     from sklearn.linear_model import LogisticRegression
 
     modeltel.instrument(label_store_max_entries=args.max_entries)

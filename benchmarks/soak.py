@@ -34,8 +34,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import modeltel
-from modeltel.providers import SPAN_QUEUE_SIZE
-from modeltel.testing import OtlpBackend, RotelCollector
+from modeltel._core.providers import SPAN_QUEUE_SIZE
+from modeltel._local.otlp import OtlpBackend, RotelCollector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from label_store import rss_mb  # noqa: E402

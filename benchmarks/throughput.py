@@ -31,12 +31,12 @@ from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 
 import modeltel  # noqa: E402
-from modeltel.testing import RotelCollector  # noqa: E402
+from modeltel._local.otlp import RotelCollector  # noqa: E402
 
 
 _RECEIVER = """
 import sys
-from modeltel.testing import OtlpBackend
+from modeltel._local.otlp import OtlpBackend
 backend = OtlpBackend(keep=False).start()
 print(backend.port, flush=True)
 for line in sys.stdin:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from modeltel.testing import OtlpBackend, RotelCollector, attributes, free_port
+from modeltel._local.otlp import OtlpBackend, RotelCollector, attributes, free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

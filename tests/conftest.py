@@ -12,30 +12,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry import metrics, trace
-from opentelemetry._logs import set_logger_provider
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
-SPAN_EXPORTER = InMemorySpanExporter()
-METRIC_READER = InMemoryMetricReader()
-LOG_EXPORTER = InMemoryLogRecordExporter()
+from modeltel.testing import InMemoryTelemetry
 
-_tracer_provider = TracerProvider()
-_tracer_provider.add_span_processor(SimpleSpanProcessor(SPAN_EXPORTER))
-trace.set_tracer_provider(_tracer_provider)
-metrics.set_meter_provider(MeterProvider(metric_readers=[METRIC_READER]))
-_logger_provider = LoggerProvider()
-_logger_provider.add_log_record_processor(SimpleLogRecordProcessor(LOG_EXPORTER))
-set_logger_provider(_logger_provider)
+# The user-facing helper, installed before modeltel is instrumented, as a user's tests would.
+TELEMETRY = InMemoryTelemetry.install()
+SPAN_EXPORTER = TELEMETRY.span_exporter
+METRIC_READER = TELEMETRY.metric_reader
+LOG_EXPORTER = TELEMETRY.log_exporter
 
 import modeltel  # noqa: E402  (after the providers, as an application would)
-from modeltel import state  # noqa: E402
+from modeltel._core import runtime as state  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -24,8 +24,8 @@ import httpx
 import pytest
 import yaml
 
-from modeltel.testing import OtlpBackend, RotelCollector, free_port, stop_process, wait_for_port
-from modeltel.testing.servers import Alertmanager, Prometheus, VmAgent, Webhook, binaries_missing
+from modeltel._local.otlp import OtlpBackend, RotelCollector, free_port, stop_process, wait_for_port
+from tests.support.servers import Alertmanager, Prometheus, VmAgent, Webhook, binaries_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "collector-config"

@@ -85,7 +85,7 @@ def test_ablation_switches_off_exactly_the_concern_it_names(spans):
     import numpy as np
 
     import modeltel
-    from modeltel.ground_truth import store
+    from modeltel.labels.join import store
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import ablation

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modeltel.binning import GridBinner, exact_slots
+from modeltel.drift.binning import GridBinner, exact_slots
 
 
 def _layout(edge_lists: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,8 @@ from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import set_span_in_context
 
-from modeltel import bound_histogram
-from modeltel.bound_histogram import BoundHistogram
+from modeltel._sdk import bound_histogram
+from modeltel._sdk.bound_histogram import BoundHistogram
 
 ATTRS = {"ml.model.name": "fraud", "ml.model.framework": "sklearn", "ml.operation": "predict"}
 BOUNDS = [0.001, 0.01, 0.1, 1.0]

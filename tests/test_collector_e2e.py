@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from modeltel.testing import OtlpBackend, RotelCollector
+from modeltel._local.otlp import OtlpBackend, RotelCollector
 from tests.helpers import run_python
 
 pytestmark = pytest.mark.integration

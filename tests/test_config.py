@@ -13,7 +13,7 @@ from modeltel.config import (
     frameworks_from_env,
     settings_from_env,
 )
-from modeltel.providers import check_environment
+from modeltel._core.providers import check_environment
 
 
 def test_env_values_are_parsed():

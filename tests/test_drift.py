@@ -137,7 +137,7 @@ def test_wide_batch_counts_by_weight():
 
 @pytest.mark.parametrize("options, large_sample", [({}, 64), ({"drift_sample_rows": 128}, 128)])
 def test_calls_within_the_row_budget_are_binned_whole_and_larger_ones_sampled(options, large_sample):
-    from modeltel.drift import DriftMonitor
+    from modeltel.drift.monitor import DriftMonitor
 
     monitor = DriftMonitor("sampled", None, Reference.from_data(X_TRAIN), modeltel.config.Settings(**options))
     monitor.observe_inputs(RNG.normal(size=(256, 3)), 256, None)  # the summaries' row budget
@@ -183,7 +183,7 @@ print(json.dumps(sorted(n for n in names if n.startswith("ml.drift"))))
 
 
 def test_time_window_forgets_old_blocks(monkeypatch):
-    from modeltel import drift_window
+    from modeltel.drift import window as drift_window
 
     clock = [1000.0]
     monkeypatch.setattr(drift_window.time, "monotonic", lambda: clock[0])
@@ -289,7 +289,7 @@ def test_columnar_dict_inputs_are_sampled_and_weighted():
 
 
 def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
-    from modeltel.drift_window import DriftWindow
+    from modeltel.drift.window import DriftWindow
 
     frame = pd.DataFrame({"a": RNG.normal(size=2000), "b": RNG.exponential(size=2000),
                           "c": RNG.choice(["x", "y", "z"], 2000)})
@@ -325,8 +325,8 @@ def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
 def test_single_numeric_rows_take_a_python_path_that_counts_like_add():
     # One row of numbers (online serving) skips add()'s numpy calls; every count, sum, quality
     # figure and out-of-range count must be what add() gives for the same rows.
-    from modeltel.drift import DriftMonitor
-    from modeltel.drift_window import DriftWindow
+    from modeltel.drift.monitor import DriftMonitor
+    from modeltel.drift.window import DriftWindow
 
     torch = pytest.importorskip("torch")
     reference = Reference.from_data(X_TRAIN)
@@ -356,8 +356,8 @@ def test_single_numeric_rows_take_a_python_path_that_counts_like_add():
 
 @pytest.mark.parametrize("task", ["classes", "regression"])
 def test_single_row_outputs_take_a_python_path_that_counts_like_the_general_one(task, monkeypatch):
-    from modeltel import drift
-    from modeltel.drift import DriftMonitor
+    from modeltel.drift import monitor as drift
+    from modeltel.drift.monitor import DriftMonitor
 
     torch = pytest.importorskip("torch")
     if task == "classes":
@@ -390,8 +390,8 @@ def test_single_row_outputs_take_a_python_path_that_counts_like_the_general_one(
 def test_a_buffer_spanning_several_blocks_bins_each_rows_into_its_own_block():
     # Large calls close a block each; their samples share a buffer binned four at a time.
     # Every block must get exactly what it gets when each call's sample is binned alone.
-    from modeltel.drift import DriftMonitor
-    from modeltel.drift_window import DriftWindow
+    from modeltel.drift.monitor import DriftMonitor
+    from modeltel.drift.window import DriftWindow
 
     frame = pd.DataFrame({"a": RNG.normal(size=3000), "b": RNG.exponential(size=3000),
                           "c": RNG.choice(["x", "y", "z"], 3000)})
@@ -424,8 +424,8 @@ def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from modeltel.drift_window import category_codes
-    from modeltel.reference import category_key
+    from modeltel.drift.window import category_codes
+    from modeltel.drift.reference import category_key
 
     index = {"1": 0, "2": 1, "a": 2, "2.5": 3}
     # Small non-negative integers take the bincount path; negative and large ones np.unique's.
@@ -465,7 +465,7 @@ def test_large_sampled_batches_keep_enough_sampled_rows_for_a_stable_psi():
     traffic = rng.normal(size=(20_000, 500))
     for i in range(40):
         predict(traffic[i * 250 : i * 250 + 10_000])
-    monitor = next(m for m in modeltel.drift.monitors() if m.name == "wide-batches")
+    monitor = next(m for m in modeltel.drift.monitor.monitors() if m.name == "wide-batches")
     window = monitor.inputs.snapshot()
     assert window.sampled >= 1000
     assert window.rows > 5000  # it covers more than drift_window rows to get there
@@ -484,7 +484,7 @@ def test_threads_adding_while_others_bin_and_read_lose_no_rows():
     import threading
     import time
 
-    from modeltel.drift_window import DriftWindow
+    from modeltel.drift.window import DriftWindow
 
     profiles = Reference.from_data(X_TRAIN).features
     window = DriftWindow(profiles, window_rows=10**9)
@@ -536,7 +536,9 @@ def test_threads_adding_while_others_bin_and_read_lose_no_rows():
 
 def test_a_single_row_is_read_once_for_the_summary_and_drift(spans, monkeypatch):
     # Both need the row's values; the call reads them once and hands them to both.
-    from modeltel import drift, inputs, recorder
+    from modeltel.drift import monitor as drift
+    from modeltel.data import inputs
+    from modeltel._core import call as recorder
 
     model = fitted("drift-one-read")
     reads = []

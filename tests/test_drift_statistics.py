@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from modeltel.drift_statistics import (
+from modeltel.drift.statistics import (
     EMPTY_BIN,
     chi2_pvalue,
     chi2_sf,
@@ -16,7 +16,7 @@ from modeltel.drift_statistics import (
     psi,
     wasserstein_binned,
 )
-from modeltel.reference import Reference, bin_counts, bin_means
+from modeltel.drift.reference import Reference, bin_counts, bin_means
 
 RNG = np.random.default_rng(11)
 

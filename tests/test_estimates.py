@@ -83,7 +83,7 @@ def test_reference_labels_calibrate_an_overconfident_model():
 
 
 def test_ring_buffer_estimates_equal_cbpe_over_the_last_rows():
-    from modeltel.estimates import EstimateWindow, calibrate
+    from modeltel.labels.estimates import EstimateWindow, calibrate
 
     rng = np.random.default_rng(9)
     for classes, calibration in [(2, None), (2, {"kind": "binary", "x": [0.0, 0.5, 1.0], "y": [0.1, 0.4, 0.9]}),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modeltel.testing import OtlpBackend, RotelCollector, attributes, free_port
+from modeltel._local.otlp import OtlpBackend, RotelCollector, attributes, free_port
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

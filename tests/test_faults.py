@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from modeltel.testing import OtlpBackend, RotelCollector
+from modeltel._local.otlp import OtlpBackend, RotelCollector
 
 pytestmark = pytest.mark.integration
 
@@ -150,7 +150,7 @@ DROPS = textwrap.dedent(
 
 
 def test_spans_dropped_while_the_trace_endpoint_is_down_are_counted(tmp_path: Path):
-    from modeltel.testing import attributes, free_port
+    from modeltel._local.otlp import attributes, free_port
 
     backend = OtlpBackend().start()
     try:

@@ -17,7 +17,7 @@ APP = textwrap.dedent(
     reader = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
     import modeltel
-    from modeltel import forksafe
+    from modeltel import _forksafe as forksafe
     from sklearn.linear_model import LogisticRegression
     modeltel.instrument()
     X = np.random.default_rng(0).normal(size=(500, 3))

@@ -9,8 +9,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import modeltel
-from modeltel import recorder
-from modeltel.telemetry import _reset_for_tests
+from modeltel._core import call as recorder
+from modeltel._core.telemetry import _reset_for_tests
 from tests.conftest import counter_value
 
 X = np.random.default_rng(0).normal(size=(50, 3))
@@ -74,7 +74,7 @@ def test_model_exception_object_is_identical(spans):
 
 def test_a_failing_concern_does_not_switch_off_the_others(monkeypatch, spans):
     from modeltel import Reference
-    from modeltel.drift import DriftMonitor
+    from modeltel.drift.monitor import DriftMonitor
 
     def broken(self, y, rows):
         raise RuntimeError("drift exploded")

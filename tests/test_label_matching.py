@@ -12,7 +12,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 import modeltel
-from modeltel import ground_truth
+from modeltel.labels import join as ground_truth
 from tests.conftest import counter_value, metric_points
 
 RNG = np.random.default_rng(5)

@@ -15,7 +15,7 @@ from opentelemetry.trace import Link
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from modeltel.otlp_encoding import encode_spans_bytes
+from modeltel._sdk.otlp_encoding import encode_spans_bytes
 
 _scalars = st.one_of(
     st.text(max_size=20),
@@ -106,12 +106,12 @@ def test_status_remote_parents_trace_state_schema_urls_and_dropped_attributes():
 
 
 def test_a_fault_in_the_fast_encoder_falls_back_to_the_sdks_and_is_counted(monkeypatch):
-    from modeltel import otlp_encoding
+    from modeltel._sdk import otlp_encoding
 
     spans = _finished_spans([{"ml.model.name": "m", "ml.input.feature.mean": (1.0, 2.0)}])
     errors = []
     monkeypatch.setattr(otlp_encoding, "encode_spans_bytes", lambda data: 1 / 0)
-    monkeypatch.setattr("modeltel.telemetry.report_internal_error", lambda site, exc, telemetry=None: errors.append(site))
+    monkeypatch.setattr("modeltel._core.telemetry.report_internal_error", lambda site, exc, telemetry=None: errors.append(site))
     exporter = otlp_encoding.OTLPSpanExporter(endpoint="http://127.0.0.1:1", insecure=True)
     try:
         request = exporter._translate_data(spans)
@@ -173,7 +173,7 @@ class _Receiver:
 def test_the_http_exporter_posts_the_sdks_request_and_reports_failures():
     from opentelemetry.sdk.trace.export import SpanExportResult
 
-    from modeltel.otlp_encoding import OTLPHttpSpanExporter, http_span_exporter
+    from modeltel._sdk.otlp_encoding import OTLPHttpSpanExporter, http_span_exporter
 
     spans = _finished_spans([{"ml.model.name": "m", "ml.input.feature.mean": (1.0, 2.0)}, {"n": 3}])
     for status, expected in ((200, SpanExportResult.SUCCESS), (500, SpanExportResult.FAILURE)):
@@ -193,7 +193,7 @@ def test_the_http_exporter_posts_the_sdks_request_and_reports_failures():
 def test_the_http_exporter_leaves_an_oversized_batch_to_the_sdks_refusal():
     from opentelemetry.sdk.trace.export import SpanExportResult
 
-    from modeltel.otlp_encoding import http_span_exporter
+    from modeltel._sdk.otlp_encoding import http_span_exporter
 
     receiver = _Receiver(200)
     exporter = http_span_exporter(endpoint=receiver.endpoint, timeout=5)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from modeltel.outputs import MAX_CLASSES, summarize_output
+from modeltel.summaries.outputs import MAX_CLASSES, summarize_output
 
 
 def out(y, operation="predict", classes=None, is_classifier=False, **kw):
@@ -67,7 +67,7 @@ def test_softmax_tensor_and_unknown_outputs():
     is_classifier=st.booleans(),
 )
 def test_single_row_fast_path_agrees_with_the_general_path(values, operation, use_classes, is_classifier):
-    from modeltel.outputs import _array_attributes, _single_row_attributes
+    from modeltel.summaries.outputs import _array_attributes, _single_row_attributes
 
     if values.dtype == np.bool_:
         values = values.astype(bool)
@@ -137,7 +137,7 @@ _TENSOR_DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, t
 def test_single_row_tensor_outputs_read_directly_match_the_numpy_route(
     values, dtype, probabilities, operation, use_classes, is_classifier, grad
 ):
-    from modeltel.inputs import tensor_sample
+    from modeltel.data.inputs import tensor_sample
 
     if probabilities and values.ndim == 2 and np.isfinite(values).all() and (np.abs(values).sum(axis=1) > 0).all():
         values = np.abs(values) / np.abs(values).sum(axis=1, keepdims=True)
@@ -162,7 +162,7 @@ def test_single_row_tensor_outputs_read_directly_match_the_numpy_route(
     names=st.booleans(),
 )
 def test_single_row_tensor_inputs_read_directly_match_the_numpy_route(values, dtype, names):
-    from modeltel.inputs import summarize_input, tensor_sample
+    from modeltel.data.inputs import summarize_input, tensor_sample
 
     t = torch.from_numpy(values).to(dtype)
     count = values.shape[-1] if values.ndim else 1
@@ -183,7 +183,7 @@ def test_single_row_tensor_inputs_read_directly_match_the_numpy_route(values, dt
 )
 def test_first_row_rejection_never_changes_the_probability_check(rows, width, dtype, kind, seed):
     # The Python check of the first row may only reject what the full check rejects too.
-    from modeltel import outputs
+    from modeltel.summaries import outputs
 
     rng = np.random.default_rng(seed)
     p = rng.dirichlet(np.ones(width), size=rows)

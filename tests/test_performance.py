@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from modeltel.performance import classification_metrics, regression_metrics
+from modeltel.labels.metrics import classification_metrics, regression_metrics
 
 RNG = np.random.default_rng(9)
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from modeltel.testing import OtlpBackend, RotelCollector, attributes
+from modeltel._local.otlp import OtlpBackend, RotelCollector, attributes
 from tests.helpers import run_python
 
 pytestmark = pytest.mark.integration

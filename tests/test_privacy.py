@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import modeltel
-from modeltel import Reference, state
+from modeltel import Reference
+from modeltel._core import runtime as state
 from tests.conftest import LOG_EXPORTER, metric_points
 
 FRAME = pd.DataFrame({"age": [31.0, 47.0, 52.0, 64.0], "ssn": [123456789.0, 987654321.0, 555443333.0, 111223333.0]})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modeltel.testing import OtlpBackend
+from modeltel._local.otlp import OtlpBackend
 from tests.helpers import run_python
 
 INSPECT = textwrap.dedent(
@@ -56,7 +56,7 @@ def test_unconfigured_process_gets_sdk_providers_with_otlp_grpc_defaults():
     )
     assert (out["tracer"], out["meter"], out["logger"]) == ("TracerProvider", "MeterProvider", "LoggerProvider")
     # The SDK's OTLP/gRPC span exporter with modeltel's attribute encoding (a subclass).
-    assert out["span_exporters"] == ["modeltel.otlp_encoding.OTLPSpanExporter"]
+    assert out["span_exporters"] == ["modeltel._sdk.otlp_encoding.OTLPSpanExporter"]
     assert out["span_endpoints"] == ["localhost:4317"]
     assert out["span_queues"] == [16384]  # modeltel's default (the SDK's is 2,048)
     assert out["readers"] == ["opentelemetry.exporter.otlp.proto.grpc.metric_exporter.OTLPMetricExporter"]
@@ -73,7 +73,7 @@ def test_service_name_and_endpoint_override_env_and_http_protocol_gets_signal_pa
         env={"OTEL_SERVICE_NAME": "from-env", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
     )
     assert out["service"] == "from-arg"
-    assert out["span_exporters"] == ["modeltel.otlp_encoding.OTLPHttpSpanExporter"]
+    assert out["span_exporters"] == ["modeltel._sdk.otlp_encoding.OTLPHttpSpanExporter"]
     assert out["span_endpoints"] == ["http://collector:4318/v1/traces"]
 
 

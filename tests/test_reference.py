@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from modeltel import Reference, ReferenceError
-from modeltel.reference import bin_counts, reconstruction_error
+from modeltel.drift.reference import bin_counts, reconstruction_error
 
 RNG = np.random.default_rng(7)
 

@@ -18,8 +18,8 @@ from sklearn.linear_model import LogisticRegression
 
 import modeltel
 from modeltel import Reference, WindowError, WindowSnapshot
-from modeltel import drift_statistics as stats
-from modeltel.report import THRESHOLDS, compare, feature_scores, render_report
+from modeltel.drift import statistics as stats
+from modeltel.report.html import THRESHOLDS, compare, feature_scores, render_report
 
 SCRIPT = Path(sys.executable).parent / "modeltel"
 CHROMIUM = Path("/usr/bin/chromium")

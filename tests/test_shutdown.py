@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from modeltel.testing import OtlpBackend
+from modeltel._local.otlp import OtlpBackend
 from tests.helpers import run_python
 
 _PREDICT = textwrap.dedent(

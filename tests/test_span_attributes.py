@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 
-from modeltel.span_attributes import set_prevalidated
+from modeltel._sdk.span_attributes import set_prevalidated
 
 ATTRS = {
     "ml.model.name": "fraud",

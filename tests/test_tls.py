@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modeltel.testing import OtlpBackend
+from modeltel._local.otlp import OtlpBackend
 from tests.helpers import run_python
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import modeltel
-from modeltel import state
+from modeltel._core import runtime as state
 from tests.conftest import counter_value
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from modeltel.testing import OtlpBackend, RotelCollector, attributes, free_port, wait_for_port
+from modeltel._local.otlp import OtlpBackend, RotelCollector, attributes, free_port, wait_for_port
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

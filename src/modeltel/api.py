@@ -12,16 +12,18 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from modeltel import forksafe, shutdown, state
+from modeltel import _forksafe as forksafe
+from modeltel._core import shutdown
+from modeltel._core import runtime as state
 from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env, shutdown_timeout_from
-from modeltel.models import attach, check_feature_count, check_model, make_info
-from modeltel.providers import (
+from modeltel._core.registry import attach, check_feature_count, check_model, make_info
+from modeltel._core.providers import (
     check_environment,
     flush_on_sigterm,
     install_providers,
     unconfigured_signals,
 )
-from modeltel.reference import Reference, ReferenceError
+from modeltel.drift.reference import Reference, ReferenceError
 
 _logger = logging.getLogger("modeltel")
 _lock = threading.Lock()

@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from modeltel.reference import Reference, ReferenceError
-from modeltel.window_snapshot import WindowError
-from modeltel.window_snapshot import read_table as _read_table
+from modeltel.drift.reference import Reference, ReferenceError
+from modeltel.drift.snapshot import WindowError
+from modeltel.drift.snapshot import read_table as _read_table
 
 
 def _names(raw: str | None) -> list[str]:
@@ -53,7 +53,7 @@ def build(args: argparse.Namespace) -> int:
 
 
 def window_build(args: argparse.Namespace) -> int:
-    from modeltel.report import load_window
+    from modeltel.report.html import load_window
 
     reference = Reference.load(args.reference)
     data = Path(args.data)
@@ -69,7 +69,7 @@ def window_build(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from modeltel.report import compare, load_window, render_report
+    from modeltel.report.html import compare, load_window, render_report
 
     reference = Reference.load(args.reference)
     window = load_window(args.window, reference, drop=_names(args.drop), predictions=args.predictions)
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     w.add_argument("--predictions", help="a column holding the model's predictions to profile")
     w.set_defaults(run=window_build)
 
-    from modeltel.report import THRESHOLDS
+    from modeltel.report.html import THRESHOLDS
 
     r = commands.add_parser("report", help="a self-contained HTML drift report: reference vs window")
     r.add_argument("--reference", required=True, help="the reference JSON")

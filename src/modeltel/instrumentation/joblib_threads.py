@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from modeltel.instrumentation.patching import Patcher
-from modeltel.recorder import IDLE, current_phase, phase_scope
+from modeltel._core.call import IDLE, current_phase, phase_scope
 
 
 class InPhase:

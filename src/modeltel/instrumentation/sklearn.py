@@ -19,9 +19,9 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from modeltel import semconv
 from modeltel.instrumentation.joblib_threads import patch_joblib
 from modeltel.instrumentation.patching import Patcher, Switch, when_imported
-from modeltel.models import binding_for
-from modeltel.recorder import first_input, observe, should_observe, training
-from modeltel.telemetry import Telemetry, telemetry_for
+from modeltel._core.registry import binding_for
+from modeltel._core.call import first_input, observe, should_observe, training
+from modeltel._core.telemetry import Telemetry, telemetry_for
 
 _INSTRUMENTS = ("scikit-learn >= 1.0",)
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from modeltel.json_files import read_json, write_atomically
-from modeltel.reference import (
+from modeltel._json import read_json, write_atomically
+from modeltel.drift.reference import (
     CategoricalProfile,
     FeatureProfile,
     NumericProfile,
@@ -412,8 +412,8 @@ def _from_counts(profile: FeatureProfile, counts: np.ndarray, sums: np.ndarray, 
 
 def _find_monitor(model: Any, version: str | None) -> Any:
     """The live DriftMonitor of a model object or name, with errors that say what to do."""
-    from modeltel.drift import monitors
-    from modeltel.models import lookup
+    from modeltel.drift.monitor import monitors
+    from modeltel._core.registry import lookup
 
     live = monitors()
     if isinstance(model, str):

@@ -23,7 +23,7 @@ from opentelemetry.metrics._internal import _ProxyMeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
-from modeltel import shutdown
+from modeltel._core import shutdown
 
 SIGNALS = ("traces", "metrics", "logs")
 _PROTOCOLS = ("grpc", "http/protobuf")
@@ -98,7 +98,7 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
     if protocol == "grpc":
         if signal == "traces":
             try:
-                from modeltel.otlp_encoding import OTLPSpanExporter
+                from modeltel._sdk.otlp_encoding import OTLPSpanExporter
             except ImportError:  # it reads the SDK encoder's internals; another SDK may lack them
                 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
@@ -112,7 +112,7 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
         return OTLPLogExporter(**kwargs)
     if signal == "traces":
         try:
-            from modeltel.otlp_encoding import http_span_exporter
+            from modeltel._sdk.otlp_encoding import http_span_exporter
         except ImportError:  # it reads the SDK encoder's internals; another SDK may lack them
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as http_span_exporter
 

@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 from opentelemetry.trace import Link, SpanKind
 
-from modeltel import forksafe, semconv, state
-from modeltel.alerts import alert_state
-from modeltel.estimates import estimate_window, probabilities
-from modeltel.estimates import observations as estimated
-from modeltel.labels import (
+from modeltel import semconv
+from modeltel import _forksafe as forksafe
+from modeltel._core import runtime as state
+from modeltel.alerts.thresholds import alert_state
+from modeltel.labels.estimates import estimate_window, probabilities
+from modeltel.labels.estimates import observations as estimated
+from modeltel.labels.store import (
     INVALID,
     UNKNOWN_CLASS,
     ClassMatcher,
@@ -37,14 +39,14 @@ from modeltel.labels import (
     rejected,
     scalar_label,
 )
-from modeltel.models import Binding
-from modeltel.outputs import PROBA_OPERATIONS, looks_like_probabilities
-from modeltel.performance import (
+from modeltel._core.registry import Binding
+from modeltel.summaries.outputs import PROBA_OPERATIONS, looks_like_probabilities
+from modeltel.labels.metrics import (
     classification_metrics,
     exact_match_accuracy,
     regression_metrics,
 )
-from modeltel.telemetry import default_telemetry
+from modeltel._core.telemetry import default_telemetry
 
 # Span links per label span: enough for a batch of labels, bounded for the exporter.
 MAX_LINKS = 128
@@ -322,7 +324,7 @@ def _model_name(model: Any) -> str | None:
                 f"in this process (known: {listed})"
             )
         return model
-    from modeltel.models import lookup
+    from modeltel._core.registry import lookup
 
     info = lookup(model)
     if info is None or info.name is None:
@@ -332,7 +334,7 @@ def _model_name(model: Any) -> str | None:
 
 def _known_model_names() -> set[str]:
     """Names a label can be for: models that predicted here, and registered ones."""
-    from modeltel.models import registered_names
+    from modeltel._core.registry import registered_names
 
     return {name for name, _ in list(_windows)} | registered_names()
 

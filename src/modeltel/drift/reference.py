@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from modeltel.json_files import read_json, write_atomically
-from modeltel.reference_checks import InvalidReference, check_reference
+from modeltel._json import read_json, write_atomically
+from modeltel.drift.reference_checks import InvalidReference, check_reference
 
 SCHEMA = "modeltel.reference"
 SCHEMA_VERSION = 1

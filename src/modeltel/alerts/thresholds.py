@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 from opentelemetry._logs import SeverityNumber, get_logger
 
-from modeltel import forksafe, semconv
+from modeltel import semconv
+from modeltel import _forksafe as forksafe
 from modeltel._version import __version__
-from modeltel.performance import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from modeltel.labels.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 _logger = logging.getLogger("modeltel")
 _otel_logger = get_logger("modeltel", __version__)

@@ -311,7 +311,7 @@ def _encoded_or_sdk(data: Sequence[Any]) -> bytes | None:
     try:
         return encode_spans_bytes(data)
     except Exception as exc:  # noqa: BLE001 - a fault here must not lose the batch
-        from modeltel.telemetry import report_internal_error
+        from modeltel._core.telemetry import report_internal_error
 
         report_internal_error("span_encoding", exc)
         return None

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from modeltel import forksafe
-from modeltel.inputs import take_rows
-from modeltel.outputs import PROBA_OPERATIONS, reduce_rows
+from modeltel import _forksafe as forksafe
+from modeltel.data.inputs import take_rows
+from modeltel.summaries.outputs import PROBA_OPERATIONS, reduce_rows
 
 
 class EstimateWindow:

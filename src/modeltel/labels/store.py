@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from opentelemetry.trace import SpanContext, TraceFlags
 
-from modeltel import forksafe
+from modeltel import _forksafe as forksafe
 
 # Distinguishes generated ids of different processes (replicas, workers).
 PREFIX = os.urandom(4).hex()

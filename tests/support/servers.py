@@ -2,7 +2,7 @@
 its remote-write receiver), vmagent (OTLP in, remote write out), Alertmanager, and a webhook
 that records what Alertmanager delivers.
 
-Together with :class:`~modeltel.testing.otlp.RotelCollector` they carry modeltel's metrics the
+Together with :class:`~modeltel._local.otlp.RotelCollector` they carry modeltel's metrics the
 way production does: SDK -> OTLP -> collector -> Prometheus, which evaluates the shipped alert
 rules and notifies Alertmanager, which calls a webhook. Each server binds 127.0.0.1 on a free
 port, writes under a work directory and is stopped by its process.
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from modeltel.testing.otlp import free_port, stop_process
+from modeltel._local.otlp import free_port, stop_process
 
 
 def _binary(*names: str) -> str:

@@ -6,7 +6,7 @@ each reference bin, with every drift score and the data quality counts beside it
 plain HTML with inline CSS and inline SVG: no script, no font, no URL, so it opens anywhere
 (an e-mail attachment, a CI artefact, an air-gapped machine) and renders the same.
 
-Scores are those of ``modeltel.drift_statistics`` on the window's counts, computed as the
+Scores are those of ``modeltel.drift.statistics`` on the window's counts, computed as the
 live ``ml.drift.score`` metrics are; "drifted" uses the thresholds of docs/drift.md (PSI 0.2,
 the shipped alert rule's threshold).
 """
@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from modeltel import drift_statistics as stats
-from modeltel.reference import (
+from modeltel.drift import statistics as stats
+from modeltel.drift.reference import (
     CategoricalProfile,
     FeatureProfile,
     NumericProfile,
     Reference,
 )
-from modeltel.window_snapshot import (
+from modeltel.drift.snapshot import (
     QUALITY_KINDS,
     FeatureWindow,
     WindowError,

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from modeltel import forksafe
-from modeltel.binning import GridBinner, exact_slots
-from modeltel.reference import CategoricalProfile, NumericProfile, category_key
+from modeltel import _forksafe as forksafe
+from modeltel.drift.binning import GridBinner, exact_slots
+from modeltel.drift.reference import CategoricalProfile, NumericProfile, category_key
 
 BLOCKS = 10  # the window moves in steps of a tenth of its length
 # Sampled rows a row window keeps at least (up to its row count): large batches are binned
@@ -257,7 +257,7 @@ class DriftWindow:
 
     def bin_numeric(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(slot of every value, NaN mask) of a (rows, numeric features) float sample; the
-        slot is -1 for NaN (modeltel.binning says how slots are counted). Buffers of many
+        slot is -1 for NaN (modeltel.drift.binning says how slots are counted). Buffers of many
         rows go through the layout's lookup tables, a few rows through the edges directly."""
         layout = self.layout
         if layout.grid is not None and values.shape[0] >= GRID_MIN_ROWS:

@@ -17,11 +17,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from modeltel import drift_statistics as stats
-from modeltel import forksafe
+from modeltel.drift import statistics as stats
+from modeltel import _forksafe as forksafe
 from modeltel.config import Settings
-from modeltel.drift_window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
-from modeltel.inputs import (
+from modeltel.drift.window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
+from modeltel.data.inputs import (
     FRAME,
     MAPPING,
     NDARRAY,
@@ -34,7 +34,7 @@ from modeltel.inputs import (
     single_row,
     take_rows,
 )
-from modeltel.reference import (
+from modeltel.drift.reference import (
     NumericProfile,
     Reference,
     numeric_column,
@@ -334,7 +334,7 @@ class DriftMonitor:
     def window_counts(self) -> tuple[Any, Any | None, np.ndarray]:
         """The summed input window, the prediction window (None without a prediction
         profile) and the input data quality counts since start: what a window snapshot
-        (modeltel.window_snapshot) is made of, read through this one accessor."""
+        (modeltel.drift.snapshot) is made of, read through this one accessor."""
         outputs = self.outputs.snapshot() if self.outputs is not None else None
         return self.inputs.snapshot(), outputs, self.inputs.quality
 

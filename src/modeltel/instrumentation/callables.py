@@ -16,9 +16,9 @@ import wrapt
 
 from modeltel import semconv
 from modeltel.instrumentation.patching import MethodWrapper
-from modeltel.models import attach, binding_for, check_feature_count, lookup, make_info
-from modeltel.recorder import first_input, observe, observe_async, should_observe
-from modeltel.telemetry import default_telemetry
+from modeltel._core.registry import attach, binding_for, check_feature_count, lookup, make_info
+from modeltel._core.call import first_input, observe, observe_async, should_observe
+from modeltel._core.telemetry import default_telemetry
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -16,9 +16,10 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from modeltel import forksafe, semconv
+from modeltel import semconv
+from modeltel import _forksafe as forksafe
 from modeltel._version import __version__
-from modeltel.bound_histogram import BoundHistogram
+from modeltel._sdk.bound_histogram import BoundHistogram
 
 _logger = logging.getLogger("modeltel")
 
@@ -107,7 +108,7 @@ class Telemetry:
 
 
 def _performance(options: CallbackOptions) -> Iterable[Observation]:
-    from modeltel.ground_truth import performance_observations
+    from modeltel.labels.join import performance_observations
 
     for value, attrs in _safe(performance_observations, "performance"):
         yield Observation(value, attrs)
@@ -121,7 +122,7 @@ UNEXPECTED_FEATURE = "_unexpected"
 
 
 def _drift_scores(options: CallbackOptions) -> Iterable[Observation]:
-    from modeltel.drift import monitors
+    from modeltel.drift.monitor import monitors
 
     for monitor in monitors():
         base = monitor.attributes
@@ -130,7 +131,7 @@ def _drift_scores(options: CallbackOptions) -> Iterable[Observation]:
 
 
 def _prediction_drift_scores(options: CallbackOptions) -> Iterable[Observation]:
-    from modeltel.drift import monitors
+    from modeltel.drift.monitor import monitors
 
     for monitor in monitors():
         for method, score in _safe(monitor.prediction_scores, "prediction_drift"):
@@ -138,7 +139,7 @@ def _prediction_drift_scores(options: CallbackOptions) -> Iterable[Observation]:
 
 
 def _multivariate_scores(options: CallbackOptions) -> Iterable[Observation]:
-    from modeltel.drift import monitors
+    from modeltel.drift.monitor import monitors
 
     for monitor in monitors():
         score = next(iter(_safe(lambda m=monitor: [m.multivariate_score()], "multivariate")), None)
@@ -147,15 +148,15 @@ def _multivariate_scores(options: CallbackOptions) -> Iterable[Observation]:
 
 
 def _window_rows(options: CallbackOptions) -> Iterable[Observation]:
-    from modeltel.drift import monitors
+    from modeltel.drift.monitor import monitors
 
     for monitor in monitors():
         yield Observation(monitor.window_rows(), monitor.attributes)
 
 
 def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
-    from modeltel.drift import monitors
-    from modeltel.drift_window import QUALITY_KINDS
+    from modeltel.drift.monitor import monitors
+    from modeltel.drift.window import QUALITY_KINDS
 
     for monitor in monitors():
         quality = monitor.inputs.quality  # a copy, read once
@@ -177,7 +178,7 @@ def _quality_issues(options: CallbackOptions) -> Iterable[Observation]:
 def _per_bin(table: Callable[[Any], Any]) -> Iterable[Observation]:
     """One observation per (model, feature, bin) of the opt-in distribution export;
     ``table(monitor)`` gives the values, indexed [feature][bin], read once per monitor."""
-    from modeltel.drift import monitors
+    from modeltel.drift.monitor import monitors
 
     for monitor in monitors():
         if not monitor.settings.export_distribution:

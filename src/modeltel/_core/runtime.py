@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from modeltel import forksafe
+from modeltel import _forksafe as forksafe
 from modeltel.config import Settings, enabled_from_env, settings_from_env
 
 _lock = threading.Lock()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from modeltel import semconv
-from modeltel.inputs import (
+from modeltel.data.inputs import (
     FRAME,
     NDARRAY,
     SEQUENCE,

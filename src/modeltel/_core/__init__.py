@@ -1,0 +1,1 @@
+"""The core: model registry and state, the observed call, telemetry, internal errors."""

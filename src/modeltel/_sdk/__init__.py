@@ -1,0 +1,1 @@
+"""Every use of OpenTelemetry SDK internals, in one place."""

@@ -1,0 +1,1 @@
+"""Thresholds checked in process: alert states, crossings and recoveries."""

@@ -1,0 +1,1 @@
+"""The data layer: what kind of input or output a value is, its rows, its columns."""

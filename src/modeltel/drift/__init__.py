@@ -1,0 +1,1 @@
+"""Drift and data quality against a training-time reference."""

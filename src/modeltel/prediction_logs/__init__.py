@@ -1,0 +1,1 @@
+"""Opt-in, sampled and redacted prediction logs."""

@@ -1,0 +1,1 @@
+"""Input and output summaries on prediction spans."""

@@ -1,0 +1,1 @@
+"""Real servers the tests start: Prometheus, Alertmanager, vmagent, a webhook."""
