@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import WARMUP_CALLS, _providers, _time, cases  # noqa: E402
+from overhead import WARMUP_CALLS, _providers, _time, cases
 
-import modeltel  # noqa: E402
+import modeltel
 from modeltel import semconv
-from modeltel._core import call as recorder  # noqa: E402
+from modeltel._core import call as recorder
 
 _INPUT = recorder._input_attributes
 _OUTPUT = recorder.Call._output_attributes

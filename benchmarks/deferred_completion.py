@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import _providers, cases, measure  # noqa: E402
+from overhead import _providers, cases, measure
 
-import modeltel  # noqa: E402
-from modeltel._core import call as recorder  # noqa: E402
+import modeltel
+from modeltel._core import call as recorder
 
 _SYNC_OK = recorder.Call.ok
 _SYNC_CLOSE = recorder.Call._close_context

@@ -94,9 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch = rng.normal(size=(rows, features))
             labels = (batch[:, 0] > 0).astype(int)
 
-            def update(b: np.ndarray = batch, y: np.ndarray = labels, n: int = rows) -> None:
-                monitor.observe_inputs(b, n, None)
-                monitor.observe_outputs(y, n)
+            def update(
+                b: np.ndarray = batch, y: np.ndarray = labels, n: int = rows, m: DriftMonitor = monitor
+            ) -> None:
+                m.observe_inputs(b, n, None)
+                m.observe_outputs(y, n)
 
             cost = best_of(update, 2000 if rows == 1 else 100, args.repeat)
 
@@ -105,8 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             monitored = modeltel.monitor(f"bench-{features}-{rows}", reference=reference)(predict)
             calls = 2000 if rows == 1 else 100
-            call = best_of(lambda: monitored(batch), calls, args.repeat) - best_of(lambda: predict(batch), calls, args.repeat)
-            collect = best_of(lambda: list(monitor.feature_scores()), 20, args.repeat)
+            call = best_of(lambda f=monitored, b=batch: f(b), calls, args.repeat) - best_of(
+                lambda b=batch: predict(b), calls, args.repeat
+            )
+            collect = best_of(lambda m=monitor: list(m.feature_scores()), 20, args.repeat)
             wl = whylogs_cost(batch, args.repeat) if rows > 1 else None
             ev = evidently_cost(train, rng.normal(size=(5000, features)), args.repeat) if rows > 1 else None
             print(

@@ -72,7 +72,7 @@ os._exit(0)  # the exit itself is measured by tests/test_shutdown.py, not here
 
 def _http_server(status: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server hook
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length", 0)))
             self.send_response(status)
             self.send_header("content-length", "0")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import measure  # noqa: E402
+from overhead import measure
 
 
 def _providers() -> tuple[object, object]:

@@ -55,12 +55,11 @@ def _model(harness: str, rows: int) -> tuple[Any, Any]:
     """overhead.py's torch model and batch, built by overhead.py's own code or afresh here:
     the same model and data, in a different heap layout."""
     import numpy as np
+    import overhead
     import torch
 
-    import overhead
-
     if harness == "overhead":
-        run = [case for case in overhead.cases([rows]) if case[0].startswith("torch")][0][2]
+        run = next(case for case in overhead.cases([rows]) if case[0].startswith("torch"))[2]
         return run.model, run.__defaults__[0]
     return overhead.torch_mlp(), torch.from_numpy(np.random.default_rng(0).normal(size=(rows, 20)).astype(np.float32))
 

@@ -45,9 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     reader = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 
+    from sklearn.linear_model import LogisticRegression
+
     import modeltel
     from modeltel.labels import join as ground_truth
-    from sklearn.linear_model import LogisticRegression
 
     modeltel.instrument(label_store_max_entries=args.max_entries)
     rng = np.random.default_rng(0)

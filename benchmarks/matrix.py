@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import _providers, measure  # noqa: E402
+from overhead import _providers, measure
 
-import modeltel  # noqa: E402
+import modeltel
 
 
 def models(features: int) -> list[tuple[str, Callable[[np.ndarray], object], np.ndarray]]:
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for rows in args.rows:
                 batch = np.ascontiguousarray(X[:rows])
                 calls = max(3, args.calls // max(1, rows // 500))
-                m = measure(name, lambda b=batch: predict(b), args.rounds, calls, {})
+                m = measure(name, lambda b=batch, f=predict: f(b), args.rounds, calls, {})
                 added[rows] = m["added"]
                 print(f"{name:<24} {features:>5} {rows:>6} {m['bare'] * 1e6:>9.1f} {m['floor_added'] * 1e6:>9.1f} "
                       f"{m['added'] * 1e6:>9.1f} {m['ratio']:>6.2f}", flush=True)

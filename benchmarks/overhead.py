@@ -212,11 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{name:<42} {rows:>6} {m['bare'] * 1e6:>9.1f} {m['floor_added'] * 1e6:>9.1f} "
             f"{m['added'] * 1e6:>9.1f} {m['ratio']:>6.2f} {m['first_call_added'] * 1e6:>7.0f} "
-            f"{'' if target is None else ('<= %.1f %s' % (target, 'ok' if ok else 'MISSED'))}"
+            f"{'' if target is None else f'<= {target:.1f} ' + ('ok' if ok else 'MISSED')}"
         )
     if args.tail_calls and 1 in args.rows:
         print(f"\n{'single-row tail (' + str(args.tail_calls) + ' calls)':<42} {'variant':>12} {'p50 us':>8} {'p99 us':>8} {'worst us':>9}")
-        for name, rows, predict in cases([1]):
+        for name, _, predict in cases([1]):
             timings = tail(predict, args.tail_calls, options)
             for variant, values in timings.items():
                 print(f"{name:<42} {variant:>12} {_tail_row(values)}")

@@ -38,7 +38,7 @@ from modeltel._core.providers import SPAN_QUEUE_SIZE
 from modeltel._local.otlp import OtlpBackend, RotelCollector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from label_store import rss_mb  # noqa: E402
+from label_store import rss_mb
 
 
 class CountingExporter(SpanExporter):

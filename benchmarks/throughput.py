@@ -26,13 +26,12 @@ import numpy as np
 
 os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
 
-from opentelemetry import metrics, trace  # noqa: E402
-from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-import modeltel  # noqa: E402
-from modeltel._local.otlp import RotelCollector  # noqa: E402
-
+import modeltel
+from modeltel._local.otlp import RotelCollector
 
 _RECEIVER = """
 import sys

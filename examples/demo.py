@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OTEL_SERVICE_NAME", "fraud-api")
 
     print("  the server's one line: modeltel.instrument(service_name=\"fraud-api\")")
-    import sklearn_fastapi  # noqa: E402 - its import runs the one line, with the endpoint above
+    import sklearn_fastapi
 
     # modeltel also logs each alert as a warning; the demo prints them itself (on_alert).
     logging.getLogger("modeltel").setLevel(logging.ERROR)
@@ -204,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     server, url = serve(app)
     traffic = Traffic(url, batch=10)
     phases = [
-        ("normal traffic; no labels yet", dict(shift=0.0), None),
-        (f"drifted traffic ({DRIFTED} +3 sd); labels of phase 1 arrive", dict(shift=3.0), 0.0),
-        ("normal traffic again; labels of phase 2 arrive, 40% of them disagree", dict(shift=0.0), 0.4),
+        ("normal traffic; no labels yet", {"shift": 0.0}, None),
+        (f"drifted traffic ({DRIFTED} +3 sd); labels of phase 1 arrive", {"shift": 3.0}, 0.0),
+        ("normal traffic again; labels of phase 2 arrive, 40% of them disagree", {"shift": 0.0}, 0.4),
     ]
     try:
         for number, (title, traffic_args, flip) in enumerate(phases, 1):

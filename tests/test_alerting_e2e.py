@@ -30,7 +30,7 @@ from tests.support.servers import Alertmanager, Prometheus, VmAgent, Webhook, bi
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "collector-config"
 sys.path.insert(0, str(ROOT / "examples"))
-from sklearn_fastapi import FEATURES, _SCALE, transactions  # noqa: E402
+from sklearn_fastapi import _SCALE, FEATURES, transactions  # noqa: E402
 
 pytestmark = [
     pytest.mark.integration,
@@ -184,7 +184,7 @@ def _diagnostics(stack: Stack) -> str:
             "window_rows": stack.prometheus.query("ml_drift_window_rows"),
             "accuracy": stack.prometheus.query('ml_performance_ratio{ml_performance_metric="accuracy"}'),
         }, default=str)[:6000]
-    except Exception as exc:  # noqa: BLE001 - diagnostics only
+    except Exception as exc:
         return f"(no diagnostics: {exc!r})"
 
 

@@ -55,7 +55,7 @@ def test_spans_and_metrics_arrive_through_a_real_collector(pipeline):
     assert backend.wait_for(lambda b: {"ml.prediction.duration", "ml.prediction.rows"} <= {m.name for m in b.metrics})
     spans = {name: (attrs, raw) for name, attrs, raw in backend.span_attributes()}
     attrs, raw = spans["predict_proba fraud"]
-    request_attrs, request = spans["POST /score"]
+    _, request = spans["POST /score"]
     assert raw.trace_id.hex() == ids["trace_id"] == request.trace_id.hex()
     assert raw.parent_span_id.hex() == ids["span_id"] == request.span_id.hex()
     assert raw.kind == 1  # SPAN_KIND_INTERNAL

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import modeltel
+from modeltel._core.providers import check_environment
 from modeltel.config import (
     _ENV_FIELDS,
     MODEL_OPTIONS,
@@ -13,7 +14,6 @@ from modeltel.config import (
     frameworks_from_env,
     settings_from_env,
 )
-from modeltel._core.providers import check_environment
 
 
 def test_env_values_are_parsed():

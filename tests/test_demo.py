@@ -30,7 +30,7 @@ def test_demo_shows_nested_traces_drift_on_the_shifted_feature_accuracy_and_aler
     assert re.search(r"latency  predict_proba fraud: 100 calls, p50 <= [\d.]+ ms", phases[0])
 
     def drifted(phase: str) -> list[str]:
-        line = next(l for l in phase.splitlines() if l.strip().startswith("drift"))
+        line = next(text for text in phase.splitlines() if text.strip().startswith("drift"))
         return re.findall(r"(\w+) [\d.]+ DRIFT", line)
 
     assert drifted(phases[0]) == [] and drifted(phases[1]) == ["amount"] and drifted(phases[2]) == []

@@ -424,8 +424,8 @@ def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from modeltel.drift.window import category_codes
     from modeltel.drift.reference import category_key
+    from modeltel.drift.window import category_codes
 
     index = {"1": 0, "2": 1, "a": 2, "2.5": 3}
     # Small non-negative integers take the bincount path; negative and large ones np.unique's.
@@ -536,9 +536,9 @@ def test_threads_adding_while_others_bin_and_read_lose_no_rows():
 
 def test_a_single_row_is_read_once_for_the_summary_and_drift(spans, monkeypatch):
     # Both need the row's values; the call reads them once and hands them to both.
-    from modeltel.drift import monitor as drift
-    from modeltel.data import inputs
     from modeltel._core import call as recorder
+    from modeltel.data import inputs
+    from modeltel.drift import monitor as drift
 
     model = fitted("drift-one-read")
     reads = []

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
+from modeltel.drift.reference import Reference, bin_counts, bin_means
 from modeltel.drift.statistics import (
     EMPTY_BIN,
     chi2_pvalue,
@@ -16,7 +17,6 @@ from modeltel.drift.statistics import (
     psi,
     wasserstein_binned,
 )
-from modeltel.drift.reference import Reference, bin_counts, bin_means
 
 RNG = np.random.default_rng(11)
 

@@ -181,7 +181,7 @@ def test_an_otlp_endpoint_answering_errors_changes_no_prediction(tmp_path: Path)
     seen: list[str] = []
 
     class Failing(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             seen.append(self.path)
             self.send_response(503 if len(seen) % 2 else 400)  # retryable, then not

@@ -187,7 +187,7 @@ def test_zero_code_opentelemetry_instrument_uses_the_entry_points(tmp_path: Path
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert backend.wait_for(lambda b: any(s.name == "predict LogisticRegression" for s in b.spans)), proc.stderr
-        (name, attrs, _), = [t for t in backend.span_attributes() if t[0].startswith("predict")]
+        (_, attrs, _), = [t for t in backend.span_attributes() if t[0].startswith("predict")]
         assert attrs["ml.batch.size"] == 4
         assert backend.resources[0]["service.name"] == "zero-code"
     finally:

@@ -17,9 +17,9 @@ from sklearn.linear_model import LogisticRegression
 import modeltel
 from modeltel import Reference, ReferenceError
 from modeltel._core import registry as models_module
+from modeltel._core.telemetry import _reset_for_tests
 from modeltel.drift import reference as reference_module
 from modeltel.drift.reference import MAX_REFERENCE_BYTES, NumericProfile
-from modeltel._core.telemetry import _reset_for_tests
 from tests.conftest import counter_value
 
 RNG = np.random.default_rng(11)

@@ -350,7 +350,9 @@ def test_cli_window_build_then_report(tmp_path):
     proc = run("report", "--reference", str(ref), "--window", str(today), "-o", str(direct),
                "--drop", "target", "--predictions", "pred")
     assert proc.returncode == 0, proc.stderr
-    strip = lambda text: re.sub(r"\d{4}-\d\d-\d\dT[\d:]+Z", "", text)
+    def strip(text: str) -> str:
+        return re.sub(r"\d{4}-\d\d-\d\dT[\d:]+Z", "", text)
+
     assert strip(direct.read_text()) == strip(page)
 
 

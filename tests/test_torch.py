@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 torch = pytest.importorskip("torch")
 
-import modeltel
-from modeltel._core import runtime as state
-from tests.conftest import counter_value
+import modeltel  # noqa: E402 - after the skip
+from modeltel._core import runtime as state  # noqa: E402
+from tests.conftest import counter_value  # noqa: E402
 
 
 class MLP(torch.nn.Module):

@@ -13,16 +13,16 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import _forksafe as forksafe
-from modeltel._core import shutdown
 from modeltel._core import runtime as state
-from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env, shutdown_timeout_from
-from modeltel._core.registry import attach, check_feature_count, check_model, make_info
+from modeltel._core import shutdown
 from modeltel._core.providers import (
     check_environment,
     flush_on_sigterm,
     install_providers,
     unconfigured_signals,
 )
+from modeltel._core.registry import attach, check_feature_count, check_model, make_info
+from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env, shutdown_timeout_from
 from modeltel.drift.reference import Reference, ReferenceError
 
 _logger = logging.getLogger("modeltel")

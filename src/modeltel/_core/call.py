@@ -20,10 +20,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from modeltel import semconv
 from modeltel._core import runtime as state
+from modeltel._core.registry import Binding
+from modeltel._core.telemetry import Telemetry, report_internal_error, report_usage_warning
+from modeltel._sdk.span_attributes import set_prevalidated
 from modeltel.alerts.thresholds import watch_for
-from modeltel.drift.monitor import DriftSample
-from modeltel.labels.join import remember
-from modeltel.labels.join import store as ground_truth_store
 from modeltel.data.inputs import (
     NOT_READ,
     InputSample,
@@ -33,13 +33,13 @@ from modeltel.data.inputs import (
     sample_input,
     single_row,
 )
+from modeltel.drift.monitor import DriftSample
+from modeltel.labels.join import remember
+from modeltel.labels.join import store as ground_truth_store
 from modeltel.labels.store import PredictionIds, current_supplied_ids, set_last_ids
-from modeltel._core.registry import Binding
-from modeltel.summaries.outputs import summarize_output
 from modeltel.prediction_logs.records import emit as emit_prediction_log
 from modeltel.prediction_logs.records import should_log
-from modeltel._sdk.span_attributes import set_prevalidated
-from modeltel._core.telemetry import Telemetry, report_internal_error, report_usage_warning
+from modeltel.summaries.outputs import summarize_output
 
 IDLE, PREDICTING, TRAINING = 0, 1, 2
 

@@ -129,9 +129,9 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
 def check_environment(environ: Mapping[str, str] | None = None) -> None:
     """Validate the ``OTEL_*`` exporter variables up front, so a typo fails at start-up."""
     environ = os.environ if environ is None else environ
-    for signal in SIGNALS:
-        exporter_kind(signal, environ)
-        otlp_protocol(signal, environ)
+    for name in SIGNALS:
+        exporter_kind(name, environ)
+        otlp_protocol(name, environ)
 
 
 # Spans the export queue holds when OTEL_BSP_MAX_QUEUE_SIZE is not set: eight times the SDK's

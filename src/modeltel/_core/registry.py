@@ -10,14 +10,14 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeltel import semconv
 from modeltel import _forksafe as forksafe
+from modeltel import semconv
 from modeltel._core import runtime as state
+from modeltel._core.telemetry import report_internal_error
 from modeltel.alerts.thresholds import check_callback, check_thresholds
 from modeltel.config import Settings, _validated
 from modeltel.drift.monitor import DriftMonitor, monitor_for
 from modeltel.drift.reference import Reference
-from modeltel._core.telemetry import report_internal_error
 
 
 @dataclass

@@ -51,7 +51,7 @@ def timeout() -> float:
 def _quietly(provider: Any) -> None:
     try:
         provider.shutdown()
-    except Exception:  # noqa: BLE001 - exiting anyway: a flush error must not stop the exit
+    except Exception:
         _logger.debug("modeltel: shutting down %r failed", provider, exc_info=True)
 
 

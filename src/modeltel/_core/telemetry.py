@@ -16,10 +16,10 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from modeltel import semconv
 from modeltel import _forksafe as forksafe
-from modeltel._version import __version__
+from modeltel import semconv
 from modeltel._sdk.bound_histogram import BoundHistogram
+from modeltel._version import __version__
 
 _logger = logging.getLogger("modeltel")
 
@@ -297,7 +297,7 @@ def report_internal_error(site: str, exc: BaseException, telemetry: Telemetry | 
                 semconv.MODELTEL_INTERNAL_ERRORS,
                 exc_info=exc,
             )
-    except Exception:  # noqa: BLE001 - the error reporter itself must not fail a prediction
+    except Exception:  # noqa: BLE001, S110 - the error reporter itself must not fail a prediction
         pass
 
 

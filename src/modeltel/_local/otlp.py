@@ -73,7 +73,7 @@ class OtlpBackend:
         backend = self
 
         class Traces(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request, context):  # noqa: N802 - gRPC method name
+            def Export(self, request, context):
                 with backend._lock:
                     if not backend.keep:
                         backend.span_count += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
@@ -89,7 +89,7 @@ class OtlpBackend:
                 return trace_service_pb2.ExportTraceServiceResponse()
 
         class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-            def Export(self, request, context):  # noqa: N802
+            def Export(self, request, context):
                 if not backend.keep:
                     return metrics_service_pb2.ExportMetricsServiceResponse()
                 with backend._lock:
@@ -101,7 +101,7 @@ class OtlpBackend:
                 return metrics_service_pb2.ExportMetricsServiceResponse()
 
         class Logs(logs_service_pb2_grpc.LogsServiceServicer):
-            def Export(self, request, context):  # noqa: N802
+            def Export(self, request, context):
                 if not backend.keep:
                     return logs_service_pb2.ExportLogsServiceResponse()
                 with backend._lock:

@@ -49,7 +49,7 @@ class BoundHistogram:
     >>> durations.record(0.004)
     """
 
-    __slots__ = ("_histogram", "_attributes", "_instrument", "_storages", "_targets")
+    __slots__ = ("_attributes", "_histogram", "_instrument", "_storages", "_targets")
 
     def __init__(self, histogram: Any, attributes: Mapping[str, Any]) -> None:
         self._histogram = histogram

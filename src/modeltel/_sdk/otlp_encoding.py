@@ -30,10 +30,10 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
 )
 from opentelemetry.exporter.otlp.proto.common._internal.trace_encoder import (
     _SPAN_KIND_MAP,
-    encode_spans,
     _encode_span,
     _encode_trace_state,
     _span_flags,
+    encode_spans,
 )
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as _GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as _HttpSpanExporter
@@ -208,33 +208,33 @@ def _span(span: Any) -> bytes:
     (error spans, label spans) are rare: the SDK encodes those."""
     if (
         type(span) is not ReadableSpan
-        or span._events  # noqa: SLF001
-        or span._links  # noqa: SLF001
+        or span._events
+        or span._links
         or span.dropped_attributes
     ):
         return _encode_span(span).SerializeToString()
-    context = span._context  # noqa: SLF001
+    context = span._context
     parts = [b"\x0a\x10", context.trace_id.to_bytes(16, "big"), b"\x12\x08", context.span_id.to_bytes(8, "big")]
     trace_state = _encode_trace_state(context.trace_state)
     if trace_state:
         parts.append(_delimited(b"\x1a", trace_state.encode("utf-8")))
-    parent = span._parent  # noqa: SLF001
+    parent = span._parent
     if parent:
         parts += (b"\x22\x08", parent.span_id.to_bytes(8, "big"))
-    if span._name:  # noqa: SLF001
-        parts.append(_delimited(b"\x2a", span._name.encode("utf-8")))  # noqa: SLF001
-    kind = _SPAN_KIND_MAP[span._kind]  # noqa: SLF001
+    if span._name:
+        parts.append(_delimited(b"\x2a", span._name.encode("utf-8")))
+    kind = _SPAN_KIND_MAP[span._kind]
     if kind:
         parts.append(b"\x30" + _varint(kind))
-    if span._start_time:  # noqa: SLF001
-        parts.append(b"\x39" + _FIXED64.pack(span._start_time))  # noqa: SLF001
-    if span._end_time:  # noqa: SLF001
-        parts.append(b"\x41" + _FIXED64.pack(span._end_time))  # noqa: SLF001
-    attributes = span._attributes  # noqa: SLF001
+    if span._start_time:
+        parts.append(b"\x39" + _FIXED64.pack(span._start_time))
+    if span._end_time:
+        parts.append(b"\x41" + _FIXED64.pack(span._end_time))
+    attributes = span._attributes
     if attributes:
         # BoundedAttributes: its dict, read without the lock (the span has ended).
         parts += [_attribute(k, v) for k, v in getattr(attributes, "_dict", attributes).items()]
-    status = span._status  # noqa: SLF001
+    status = span._status
     if status is not None:  # the SDK writes a Status message even when it is unset
         body = _delimited(b"\x12", status.description.encode("utf-8")) if status.description else b""
         code = status.status_code.value

@@ -54,10 +54,10 @@ def set_prevalidated(span: Any, attributes: Mapping[str, Any]) -> None:
     if bounded is None:
         span.set_attributes(attributes)
         return
-    with span._lock:  # noqa: SLF001 - see the module docstring
-        if span._end_time is None:  # noqa: SLF001
-            with bounded._lock:  # noqa: SLF001
-                target = bounded._dict  # noqa: SLF001
+    with span._lock:
+        if span._end_time is None:
+            with bounded._lock:
+                target = bounded._dict
                 if not target:
                     target.update(attributes)
                     return

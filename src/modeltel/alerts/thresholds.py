@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from opentelemetry._logs import SeverityNumber, get_logger
 
-from modeltel import semconv
 from modeltel import _forksafe as forksafe
+from modeltel import semconv
 from modeltel._version import __version__
 from modeltel.labels.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
@@ -149,7 +149,7 @@ def _emit(alert: Alert, on_alert: Callable[[Alert], Any] | None, span: Any, coun
     if on_alert is not None:
         try:
             on_alert(alert)
-        except Exception:  # noqa: BLE001 - a user callback must not break label recording
+        except Exception:
             _logger.exception("modeltel: on_alert callback failed for %s", alert.name)
 
 

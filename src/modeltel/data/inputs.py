@@ -192,7 +192,7 @@ def _sample_frame(df: Any, max_rows: int, max_features: int) -> tuple[_Table, in
     if kinds <= _NUMERIC_KINDS:
         return part.to_numpy(dtype=np.float64, na_value=np.nan), feature_count, names
     columns = []
-    for _, col in part.items():
+    for _, col in part.items():  # noqa: PERF102 - a DataFrame's columns, not a dict
         if col.dtype.kind in _NUMERIC_KINDS:
             columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
         else:

@@ -17,23 +17,22 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from modeltel.drift import statistics as stats
 from modeltel import _forksafe as forksafe
 from modeltel.config import Settings
-from modeltel.drift.window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
 from modeltel.data.inputs import (
     FRAME,
     MAPPING,
     NDARRAY,
+    NOT_READ,
     SEQUENCE,
     is_columnar,
     leading_is_rows,
     on_host,
     sample_index,
-    NOT_READ,
     single_row,
     take_rows,
 )
+from modeltel.drift import statistics as stats
 from modeltel.drift.reference import (
     NumericProfile,
     Reference,
@@ -41,6 +40,7 @@ from modeltel.drift.reference import (
     reconstruction_error,
     table_columns,
 )
+from modeltel.drift.window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
 
 _logger = logging.getLogger("modeltel")
 
@@ -226,7 +226,7 @@ class DriftMonitor:
         if isinstance(sample, np.ndarray) and sample.ndim == 1:
             sample = sample.reshape(1, -1)
         columns = table_columns(sample)
-        by_name = {name: values for name, values in columns}
+        by_name = dict(columns)
         use_names = not all(name == f"x{i}" for i, (name, _) in enumerate(columns))
         if not use_names and names_hint is not None and len(names_hint) == len(columns):
             by_name = {str(n): values for n, (_, values) in zip(names_hint, columns)}

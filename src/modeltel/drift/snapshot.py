@@ -412,8 +412,8 @@ def _from_counts(profile: FeatureProfile, counts: np.ndarray, sums: np.ndarray, 
 
 def _find_monitor(model: Any, version: str | None) -> Any:
     """The live DriftMonitor of a model object or name, with errors that say what to do."""
-    from modeltel.drift.monitor import monitors
     from modeltel._core.registry import lookup
+    from modeltel.drift.monitor import monitors
 
     live = monitors()
     if isinstance(model, str):

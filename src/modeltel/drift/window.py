@@ -17,8 +17,8 @@ import operator
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np

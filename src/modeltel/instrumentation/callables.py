@@ -15,10 +15,10 @@ from typing import Any, SupportsIndex, TypeVar
 import wrapt
 
 from modeltel import semconv
-from modeltel.instrumentation.patching import MethodWrapper
-from modeltel._core.registry import attach, binding_for, check_feature_count, lookup, make_info
 from modeltel._core.call import first_input, observe, observe_async, should_observe
+from modeltel._core.registry import attach, binding_for, check_feature_count, lookup, make_info
 from modeltel._core.telemetry import default_telemetry
+from modeltel.instrumentation.patching import MethodWrapper
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,8 +148,9 @@ class _ObservedMethod:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         proxy = self._proxy
+        # wrapt keeps a proxy's own attributes under _self_ names: any other name is the model's.
         return _observed_call(
-            proxy, proxy.__wrapped__, proxy._self_framework, self._operation, proxy._self_default_name,
+            proxy, proxy.__wrapped__, proxy._self_framework, self._operation, proxy._self_default_name,  # noqa: SLF001
             self._method, args, kwargs, self._is_async,
         )
 

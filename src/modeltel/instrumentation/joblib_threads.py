@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from modeltel.instrumentation.patching import Patcher
 from modeltel._core.call import IDLE, current_phase, phase_scope
+from modeltel.instrumentation.patching import Patcher
 
 
 class InPhase:

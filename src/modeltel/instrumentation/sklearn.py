@@ -17,11 +17,11 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import semconv
+from modeltel._core.call import first_input, observe, should_observe, training
+from modeltel._core.registry import binding_for
+from modeltel._core.telemetry import Telemetry, telemetry_for
 from modeltel.instrumentation.joblib_threads import patch_joblib
 from modeltel.instrumentation.patching import Patcher, Switch, when_imported
-from modeltel._core.registry import binding_for
-from modeltel._core.call import first_input, observe, should_observe, training
-from modeltel._core.telemetry import Telemetry, telemetry_for
 
 _INSTRUMENTS = ("scikit-learn >= 1.0",)
 
@@ -78,7 +78,7 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrappers = {
             name: _inference_wrapper(switch, telemetry, name) for name in INFERENCE_METHODS
         }
-        self._wrappers.update({name: _training_wrapper for name in TRAINING_METHODS})
+        self._wrappers.update(dict.fromkeys(TRAINING_METHODS, _training_wrapper))
         when_imported("sklearn", switch, self._patch)
 
     def _patch(self) -> None:

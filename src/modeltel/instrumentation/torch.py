@@ -17,10 +17,10 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import semconv
-from modeltel.instrumentation.patching import Patcher, Switch, when_imported
-from modeltel._core.registry import binding_for
 from modeltel._core.call import IDLE, current_phase, first_input, observe, observing
+from modeltel._core.registry import binding_for
 from modeltel._core.telemetry import Telemetry, telemetry_for
+from modeltel.instrumentation.patching import Patcher, Switch, when_imported
 
 _INSTRUMENTS = ("torch >= 2.0",)
 OPERATION = "forward"

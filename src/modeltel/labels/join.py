@@ -17,12 +17,19 @@ from typing import Any
 import numpy as np
 from opentelemetry.trace import Link, SpanKind
 
-from modeltel import semconv
 from modeltel import _forksafe as forksafe
+from modeltel import semconv
 from modeltel._core import runtime as state
+from modeltel._core.registry import Binding
+from modeltel._core.telemetry import default_telemetry
 from modeltel.alerts.thresholds import alert_state
 from modeltel.labels.estimates import estimate_window, probabilities
 from modeltel.labels.estimates import observations as estimated
+from modeltel.labels.metrics import (
+    classification_metrics,
+    exact_match_accuracy,
+    regression_metrics,
+)
 from modeltel.labels.store import (
     INVALID,
     UNKNOWN_CLASS,
@@ -39,14 +46,7 @@ from modeltel.labels.store import (
     rejected,
     scalar_label,
 )
-from modeltel._core.registry import Binding
 from modeltel.summaries.outputs import PROBA_OPERATIONS, looks_like_probabilities
-from modeltel.labels.metrics import (
-    classification_metrics,
-    exact_match_accuracy,
-    regression_metrics,
-)
-from modeltel._core.telemetry import default_telemetry
 
 # Span links per label span: enough for a batch of labels, bounded for the exporter.
 MAX_LINKS = 128

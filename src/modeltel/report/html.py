@@ -532,8 +532,10 @@ def _chart(
     ]
     if numeric and profile.edges:
         # Shade underflow and overflow: outside the reference's range, empty in the reference.
-        for k in (0, n - 1):
-            out.append(f'<rect class="outside" x="{left + k * group:.1f}" y="{top}" width="{group:.1f}" height="{plot_h:.1f}"/>')
+        out.extend(
+            f'<rect class="outside" x="{left + k * group:.1f}" y="{top}" width="{group:.1f}" height="{plot_h:.1f}"/>'
+            for k in (0, n - 1)
+        )
     tick = 0.0
     while tick <= y_top + 1e-9:
         out.append(f'<line class="grid" x1="{left}" x2="{left + plot_w:.1f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>')
