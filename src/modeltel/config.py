@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from modeltel.drift import methods as drift_methods
+
 SUPPORTED_FRAMEWORKS: tuple[str, ...] = ("sklearn", "torch")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -118,7 +120,7 @@ _ENV_FIELDS: dict[str, str] = {
     "MODELTEL_LOG_FEATURES_DENY": "log_features_deny",
 }
 
-DRIFT_METHODS: tuple[str, ...] = ("psi", "js", "wasserstein", "ks", "chi2_pvalue")
+DRIFT_METHODS: tuple[str, ...] = drift_methods.NAMES
 TASKS: tuple[str, ...] = ("classification", "regression", "")
 
 

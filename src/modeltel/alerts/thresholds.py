@@ -25,17 +25,21 @@ from opentelemetry._logs import SeverityNumber, get_logger
 from modeltel import _forksafe as forksafe
 from modeltel import semconv
 from modeltel._version import __version__
+from modeltel.drift.methods import METHODS
 from modeltel.labels.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 _logger = logging.getLogger("modeltel")
 _otel_logger = get_logger("modeltel", __version__)
 
-LOWER_IS_WORSE = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc"})
+# Drift thresholds: every drift method (drift/methods.py says which direction is drift).
+DRIFT_THRESHOLDS = frozenset(METHODS)
+LOWER_IS_WORSE = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc"}) | frozenset(
+    name for name, m in METHODS.items() if not m.higher_is_drift
+)
 # Drift thresholds apply to the largest score over the features (evaluated each time the
 # drift window moves); latency_p99 to the 99th percentile of the last 1,000 calls (evaluated
 # every 100 calls), in seconds.
-DRIFT_THRESHOLDS = frozenset({"psi", "js", "wasserstein", "ks"})
-HIGHER_IS_WORSE = frozenset({"log_loss", "mae", "rmse", "mape", "latency_p99"}) | DRIFT_THRESHOLDS
+HIGHER_IS_WORSE = frozenset({"log_loss", "mae", "rmse", "mape", "latency_p99"}) | (DRIFT_THRESHOLDS - LOWER_IS_WORSE)
 THRESHOLD_METRICS = (
     frozenset(CLASSIFICATION_METRICS) | frozenset(REGRESSION_METRICS) | DRIFT_THRESHOLDS | {"latency_p99"}
 )
@@ -192,7 +196,7 @@ class CallWatch:
             values["latency_p99"] = float(np.percentile(np.fromiter(self._latency, float), 99))
         if drift is not None:
             for method in DRIFT_THRESHOLDS & self.thresholds.keys():
-                score = drift.max_score(method)
+                score = drift.worst_score(method)
                 if score is not None:
                     values[method] = score
         alert_state(self.model).evaluate(self.model, values, self.thresholds, self.on_alert, span, counter)

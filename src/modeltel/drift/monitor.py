@@ -32,7 +32,7 @@ from modeltel.data.inputs import (
     single_row,
     take_rows,
 )
-from modeltel.drift import statistics as stats
+from modeltel.drift import methods
 from modeltel.drift.reference import (
     NumericProfile,
     Reference,
@@ -302,13 +302,14 @@ class DriftMonitor:
             return
         yield from _scores(self.inputs, window, self.settings.drift_methods)
 
-    def max_score(self, method: str) -> float | None:
-        """The largest score of ``method`` over the features (None before any data)."""
+    def worst_score(self, method: str) -> float | None:
+        """The score of ``method`` of the most drifted feature (the largest distance, the
+        smallest p-value); None before any data or where the method applies to no feature."""
         window = self.inputs.snapshot()
         if window.rows <= 0:
             return None
-        scores = [score for _, _, score in _scores(self.inputs, window, [method])]
-        return max(scores) if scores else None
+        scores = [score for _, _, score in _scores(self.inputs, window, (method,))]
+        return methods.METHODS[method].worst(scores) if scores else None
 
     def prediction_scores(self) -> Iterator[tuple[str, float]]:
         if self.outputs is None:
@@ -339,30 +340,19 @@ class DriftMonitor:
         return self.inputs.snapshot(), outputs, self.inputs.quality
 
 
-def _scores(window: DriftWindow, snapshot: Any, methods: Sequence[str]) -> Iterator[tuple[str, str, float]]:
+def _scores(window: DriftWindow, snapshot: Any, names: Sequence[str]) -> Iterator[tuple[str, str, float]]:
     layout = window.layout
+    names = tuple(names)
     for position, name in enumerate(layout.names):
         profile = layout.profiles[position]
         width = len(profile.proportions)
-        reference = np.asarray(profile.proportions)
-        counts = snapshot.counts[position, :width]
-        if counts.sum() <= 0:
-            continue
-        numeric = isinstance(profile, NumericProfile)
-        for method in methods:
-            if method == "psi":
-                yield name, method, stats.psi(reference, counts)
-            elif method == "js":
-                yield name, method, stats.js_distance(reference, counts)
-            elif method == "ks" and numeric:
-                yield name, method, stats.ks_statistic(reference, counts)
-            elif method == "wasserstein" and numeric and profile.std > 0:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    means = np.where(counts > 0, snapshot.sums[position, :width] / counts, np.nan)
-                distance = stats.wasserstein_binned(profile.bin_means, reference, means, counts)
-                yield name, method, distance / profile.std
-            elif method == "chi2_pvalue" and not numeric:
-                yield name, method, stats.chi2_pvalue(reference, counts)
+        kind = methods.NUMERIC if isinstance(profile, NumericProfile) else methods.CATEGORICAL
+        found = methods.scores(
+            profile, kind, np.asarray(profile.proportions), snapshot.counts[position, :width],
+            snapshot.sums[position, :width], names,
+        )
+        for method, score in found.items():
+            yield name, method, score
 
 
 def _pick(name: str, position: int, by_name: dict[str, Any], positional: list[Any], use_names: bool) -> Any:

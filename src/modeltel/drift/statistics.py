@@ -51,6 +51,19 @@ def js_distance(reference: Sequence[float], current: Sequence[float]) -> float:
     return float(math.sqrt(max((kl_pm + kl_qm) / 2.0, 0.0)))
 
 
+def hellinger_distance(reference: Sequence[float], current: Sequence[float]) -> float:
+    """Hellinger distance: sqrt(1 - sum(sqrt(p q))), in [0, 1]; 0 for equal distributions,
+    1 for disjoint ones. Empty bins need no filling.
+
+    >>> hellinger_distance([1.0, 0.0], [0.0, 1.0])
+    1.0
+    """
+    p = _as_proportions(reference)
+    q = _as_proportions(current)
+    overlap = float(np.sum(np.sqrt(p * q)))
+    return math.sqrt(max(0.0, 1.0 - overlap))
+
+
 def ks_statistic(reference: Sequence[float], current: Sequence[float]) -> float:
     """Kolmogorov-Smirnov statistic from binned CDFs: the largest gap between the two
     cumulative distributions at the bin edges (a lower bound of the exact statistic)."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from modeltel.drift import statistics as stats
+from modeltel.drift.methods import CATEGORICAL, METHODS, NAMES, NUMERIC, scores
 from modeltel.drift.reference import (
     CategoricalProfile,
     FeatureProfile,
@@ -39,18 +39,9 @@ from modeltel.drift.snapshot import (
     read_table,
 )
 
-# Where a feature counts as drifted, per method: docs/drift.md's defaults, with PSI at 0.2
-# ("significant"), the threshold of the shipped Prometheus alert rule (collector-config).
-THRESHOLDS: dict[str, float] = {"psi": 0.2, "js": 0.1, "wasserstein": 0.1, "ks": 0.1, "chi2_pvalue": 0.05}
-# A p-value signals drift when it is small; every other score when it is large.
-LOWER_IS_DRIFT = frozenset({"chi2_pvalue"})
-METHOD_NAMES = {
-    "psi": "PSI",
-    "js": "Jensen-Shannon",
-    "wasserstein": "Wasserstein / std",
-    "ks": "KS (binned)",
-    "chi2_pvalue": "chi² p-value",
-}
+# Where a feature counts as drifted, per method: each method's default threshold (PSI at 0.2,
+# "significant", the threshold of the shipped Prometheus alert rule).
+THRESHOLDS: dict[str, float] = {name: m.threshold for name, m in METHODS.items()}
 QUALITY_NAMES = {
     "missing": "missing",
     "out_of_range": "out of range",
@@ -83,37 +74,26 @@ class FeatureResult:
         """Sort key, larger is worse: the score, or minus the p-value."""
         if self.score is None:
             return -math.inf
-        return -self.score if self.method in LOWER_IS_DRIFT else self.score
+        return self.score if METHODS[self.method].higher_is_drift else -self.score
 
 
 def _crossed(method: str, score: float, threshold: float) -> bool:
-    # Same comparison as the in-process alerts (alerts.AlertState.evaluate).
-    return score < threshold if method in LOWER_IS_DRIFT else score > threshold
+    return METHODS[method].crossed(score, threshold)
 
 
 def feature_scores(profile: FeatureProfile, window: FeatureWindow) -> dict[str, float]:
-    """Every drift score that applies to the feature, as the live metrics compute them
-    (``drift._scores``): PSI and JS for all features, KS and Wasserstein (over the
-    reference std) for numeric ones, the chi-squared p-value for categorical ones. Empty
-    when the window has no values for the feature.
+    """Every drift score that applies to the feature (drift/methods.py), as the live metrics
+    compute them. Empty when the window has no values for the feature.
 
     >>> feature_scores(ref.feature("amount"), window.feature("amount"))["psi"]
     0.031...
     """
-    reference = np.asarray(profile.proportions, dtype=np.float64)
-    counts = np.asarray(window.counts, dtype=np.float64)
-    if counts.sum() <= 0:
-        return {}
-    scores = {"psi": stats.psi(reference, counts), "js": stats.js_distance(reference, counts)}
-    if isinstance(profile, NumericProfile):
-        scores["ks"] = stats.ks_statistic(reference, counts)
-        if window.sums is not None and profile.std > 0:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means = np.where(counts > 0, np.asarray(window.sums) / counts, np.nan)
-            scores["wasserstein"] = stats.wasserstein_binned(profile.bin_means, reference, means, counts) / profile.std
-    else:
-        scores["chi2_pvalue"] = stats.chi2_pvalue(reference, counts)
-    return scores
+    kind = NUMERIC if isinstance(profile, NumericProfile) else CATEGORICAL
+    sums = np.asarray(window.sums, dtype=np.float64) if window.sums is not None else None
+    return scores(
+        profile, kind, np.asarray(profile.proportions, dtype=np.float64),
+        np.asarray(window.counts, dtype=np.float64), sums, NAMES,
+    )
 
 
 def compare(
@@ -139,8 +119,8 @@ def compare(
 
 
 def _method(method: str, threshold: float | None) -> tuple[str, float]:
-    if method not in THRESHOLDS:
-        raise ValueError(f"unknown drift method {method!r}; choose from {', '.join(THRESHOLDS)}")
+    if method not in METHODS:
+        raise ValueError(f"unknown drift method {method!r}; choose from {', '.join(NAMES)}")
     if threshold is None:
         return method, THRESHOLDS[method]
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
@@ -282,7 +262,7 @@ def _page(
     method = results[0].method if results else "psi"
     threshold = results[0].threshold if results else THRESHOLDS[method]
     drifted = sum(1 for r in results if r.drifted)
-    relation = "<" if method in LOWER_IS_DRIFT else ">"
+    relation = ">" if METHODS[method].higher_is_drift else "<"
     ref_label = reference.metadata.get("source") or "reference"
     if window.source == "live":
         version = window.metadata.get("version")
@@ -293,7 +273,7 @@ def _page(
         ("features drifted", f"{drifted} / {len(results)}", "bad" if drifted else "good"),
         ("window rows", _count(window.rows), ""),
         ("reference rows", _count(reference.rows), ""),
-        ("drifted when", f"{METHOD_NAMES[method]} {relation} {_fmt(threshold)}", ""),
+        ("drifted when", f"{METHODS[method].label} {relation} {_fmt(threshold)}", ""),
     ]
     if prediction is not None and prediction.drifted is not None:
         cards.insert(1, ("predictions", "drifted" if prediction.drifted else "stable", "bad" if prediction.drifted else "good"))
@@ -345,7 +325,7 @@ def _summary_table(results: list[FeatureResult], prediction: FeatureResult | Non
         name = "predictions" if anchor == "predictions-chart" else r.profile.name
         rows.append(
             f'<tr><td><a href="#{anchor}">{_e(name)}</a></td><td>{_e(r.profile.kind)}</td>'
-            f"<td>{_e(METHOD_NAMES[r.method])}</td><td class=\"num\">{_fmt(r.score)}</td>"
+            f"<td>{_e(METHODS[r.method].label)}</td><td class=\"num\">{_fmt(r.score)}</td>"
             f"<td>{_badge(r.drifted)}</td><td class=\"num\">{_count(issues) if issues else '–'}</td></tr>"
         )
     return (
@@ -381,10 +361,10 @@ def _scores_table(result: FeatureResult) -> str:
         score = result.scores[method]
         threshold = result.threshold if method == result.method else default
         crossed = _crossed(method, score, threshold)
-        relation = "<" if method in LOWER_IS_DRIFT else ">"
+        relation = ">" if METHODS[method].higher_is_drift else "<"
         cls = ' class="main"' if method == result.method else ""
         rows.append(
-            f"<tr{cls}><td>{_e(METHOD_NAMES[method])}</td><td class=\"num{' bad' if crossed else ''}\">{_fmt(score)}</td>"
+            f"<tr{cls}><td>{_e(METHODS[method].label)}</td><td class=\"num{' bad' if crossed else ''}\">{_fmt(score)}</td>"
             f'<td class="num muted">{relation} {_fmt(threshold)}</td></tr>'
         )
     return '<table class="mini"><caption>drift scores</caption>' + "".join(rows) + "</table>"
