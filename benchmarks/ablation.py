@@ -1,17 +1,19 @@
 """Where the per-call overhead goes: each concern of an observed call switched off in turn.
 
 Runs overhead.py's interleaved rounds (same warm-up, same lower quartile) over the bare call,
-the instrumented call, and the instrumented call with one concern replaced by a no-op:
+the instrumented call, and the instrumented call with one concern's observer left out:
   no input summary    the batch size is still set; no row sample, no feature statistics
   no output summary   no output attributes
-  no label store      predictions are not kept for ground truth arriving later
+  no label store      predictions are not kept for ground truth arriving later (nor
+                      probabilities for the label-free estimate)
   none of the three   the base machinery alone: span, identity attributes, duration and
                       rows metrics, prediction ids, context, inner-call checks
 It prints the time each variant adds to the bare call and what the switched-off concern
 saved against the full call. The savings do not add up to the "none" row: after a large
 model call each concern pays for the caches the model evicted, and whichever runs first pays
-most. The patches are for the measurement only (modeltel has no switch for the label store);
-summaries can be switched off for real with ``summaries=False`` / ``MODELTEL_SUMMARIES``.
+most. Leaving a concern out (``modeltel._core.states.omitting``) is for measurements and
+tests; users switch summaries off with ``summaries=False`` and the label store with
+``label_store_max_entries=0``.
 
 Run: python benchmarks/ablation.py [--model torch|lr] [--rows 10000] [--rounds 41]
 """
@@ -24,64 +26,45 @@ import statistics
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import WARMUP_CALLS, _providers, _time, cases
 
 import modeltel
-from modeltel import semconv
-from modeltel._core import call as recorder
+from modeltel._core.states import omitting
 
-_INPUT = recorder._input_attributes
-_OUTPUT = recorder.Call._output_attributes
-_REMEMBER = recorder.remember
-
-
-def _no_input_summary(x: Any, rows: int, bind: Any, names: Any, attrs: dict[str, Any], row: Any) -> None:
-    attrs[semconv.ML_BATCH_SIZE] = rows
-
-
-def _no_output_summary(self: Any, result: Any, classes: Any) -> dict[str, Any]:
-    return {}
-
-
-def _no_label_store(*args: Any) -> None:
-    return None
-
-
-# variant -> (input summary, output summary, label store) implementations
-VARIANTS: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]] = {
-    "full": (_INPUT, _OUTPUT, _REMEMBER),
-    "no input summary": (_no_input_summary, _OUTPUT, _REMEMBER),
-    "no output summary": (_INPUT, _no_output_summary, _REMEMBER),
-    "no label store": (_INPUT, _OUTPUT, _no_label_store),
-    "none of the three": (_no_input_summary, _no_output_summary, _no_label_store),
+# variant -> the concerns its calls leave out (the state is built without their observers)
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "full": (),
+    "no input summary": ("input_summary",),
+    "no output summary": ("output_summary",),
+    "no label store": ("labels",),
+    "none of the three": ("input_summary", "output_summary", "labels"),
 }
 
 
-def _use(variant: str) -> None:
-    recorder._input_attributes, recorder.Call._output_attributes, recorder.remember = VARIANTS[variant]
+def use(variant: str) -> omitting:
+    """The calls made inside ``with use(variant):`` run without the variant's concerns."""
+    return omitting(*VARIANTS[variant])
 
 
 def measure(predict: Callable[[], object], rounds: int, calls: int) -> dict[str, float]:
     """Lower quartile of each variant's per-round mean call time, in seconds ("bare" too)."""
     samples: dict[str, list[float]] = {"bare": [], **{v: [] for v in VARIANTS}}
     warmup = max(WARMUP_CALLS, calls // 2)
-    try:
-        for _ in range(rounds):
-            order = list(samples)
-            random.shuffle(order)
-            for variant in order:
-                if variant != "bare":
-                    _use(variant)
-                    modeltel.instrument()
+    for _ in range(rounds):
+        order = list(samples)
+        random.shuffle(order)
+        for variant in order:
+            if variant == "bare":
                 _time(predict, warmup)
                 samples[variant].append(_time(predict, calls))
-                if variant != "bare":
-                    modeltel.uninstrument()
-    finally:
-        _use("full")
+                continue
+            with use(variant):
+                modeltel.instrument()
+                _time(predict, warmup)
+                samples[variant].append(_time(predict, calls))
+                modeltel.uninstrument()
     return {k: statistics.quantiles(v, n=4)[0] if len(v) > 1 else v[0] for k, v in samples.items()}
 
 

@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sklearn.linear_model import LogisticRegression
 
     import modeltel
-    from modeltel.labels import join as ground_truth
+    from modeltel._core import label_store as ground_truth
 
     modeltel.instrument(label_store_max_entries=args.max_entries)
     rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 import modeltel
-from modeltel._core.telemetry import _reset_for_tests
+from modeltel._core.internal_errors import _reset_for_tests
 from tests.conftest import counter_value
 
 X = np.random.default_rng(3).normal(size=(60, 30))

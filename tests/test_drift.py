@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 
 import modeltel
 from modeltel import Reference, ReferenceError
+from modeltel._core import states
 from tests.conftest import metric_points
 from tests.helpers import run_python
 
@@ -465,7 +466,7 @@ def test_large_sampled_batches_keep_enough_sampled_rows_for_a_stable_psi():
     traffic = rng.normal(size=(20_000, 500))
     for i in range(40):
         predict(traffic[i * 250 : i * 250 + 10_000])
-    monitor = next(m for m in modeltel.drift.monitor.monitors() if m.name == "wide-batches")
+    monitor = next(s.drift for s in states.live() if s.name == "wide-batches")
     window = monitor.inputs.snapshot()
     assert window.sampled >= 1000
     assert window.rows > 5000  # it covers more than drift_window rows to get there

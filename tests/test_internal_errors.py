@@ -10,7 +10,8 @@ from sklearn.linear_model import LogisticRegression
 
 import modeltel
 from modeltel._core import call as recorder
-from modeltel._core.telemetry import _reset_for_tests
+from modeltel._core.internal_errors import _reset_for_tests
+from modeltel.summaries import observers as summaries
 from tests.conftest import counter_value
 
 X = np.random.default_rng(0).normal(size=(50, 3))
@@ -35,7 +36,7 @@ def test_summary_failure_is_counted_logged_once_and_prediction_unchanged(monkeyp
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom inside modeltel")
 
-    monkeypatch.setattr(recorder, target, broken)
+    monkeypatch.setattr(summaries, target, broken)
     spans_before = len(spans())
     before = counter_value("modeltel.internal.errors", **{"modeltel.site": site, "error.type": "ZeroDivisionError"})
     with caplog.at_level(logging.WARNING, logger="modeltel"):

@@ -12,7 +12,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 import modeltel
-from modeltel.labels import join as ground_truth
+from modeltel._core import states
 from tests.conftest import counter_value, metric_points
 
 RNG = np.random.default_rng(5)
@@ -77,7 +77,7 @@ def test_relabel_replaces_previous_label():
     assert performance("match-relabel", "accuracy") == pytest.approx(1.0)
     modeltel.record_labels(ids, (1 - predicted).tolist())  # every label corrected to the other class
     assert performance("match-relabel", "accuracy") == pytest.approx(0.0)
-    assert len(ground_truth._windows[("match-relabel", None)][0]) == 50
+    assert len(states.live_state(("match-relabel", None)).quality) == 50
 
 
 def test_corrections_stay_within_the_performance_window():
@@ -85,7 +85,7 @@ def test_corrections_stay_within_the_performance_window():
     predicted = clf.predict(X[:50])
     ids = modeltel.last_prediction_ids()
     modeltel.record_labels(ids, predicted.tolist())
-    window = ground_truth._windows[("match-bounded", None)][0]
+    window = states.live_state(("match-bounded", None)).quality
     assert len(window) == 10
     for _ in range(10):  # one prediction corrected again and again stays one sample
         modeltel.record_labels(ids[-1:], [1 - int(predicted[-1])])
@@ -107,7 +107,7 @@ def test_duplicate_ids_in_one_call_count_once():
     assert summary.matched == 2
     assert outcomes("matched") - before == 2
     assert performance("match-duplicates", "accuracy") == pytest.approx(1.0)
-    assert len(ground_truth._windows[("match-duplicates", None)][0]) == 2
+    assert len(states.live_state(("match-duplicates", None)).quality) == 2
 
 
 @pytest.mark.parametrize("estimator", [KNeighborsClassifier, RandomForestClassifier])

@@ -8,7 +8,7 @@ from sklearn import metrics
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import modeltel
-from modeltel.labels import join as ground_truth
+from modeltel._core import label_store as ground_truth
 from modeltel.labels.store import LabelStore
 from tests.conftest import counter_value, histogram_count, metric_points
 
@@ -94,7 +94,7 @@ def test_store_stays_bounded_under_a_stream_without_labels(small_store):
 def test_span_contexts_pack_and_unpack_the_same_on_both_paths(monkeypatch, tuple_layout):
     from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext, TraceFlags
 
-    from modeltel.labels import store as labels
+    from modeltel._sdk import span_context as labels
 
     monkeypatch.setattr(labels, "_TUPLE_LAYOUT", tuple_layout)
     ctx = SpanContext(trace_id=(1 << 127) + 12345, span_id=(1 << 63) + 7, is_remote=False, trace_flags=TraceFlags(1))

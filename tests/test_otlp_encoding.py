@@ -110,7 +110,7 @@ def test_a_fault_in_the_fast_encoder_falls_back_to_the_sdks_and_is_counted(monke
     spans = _finished_spans([{"ml.model.name": "m", "ml.input.feature.mean": (1.0, 2.0)}])
     errors = []
     monkeypatch.setattr(otlp_encoding, "encode_spans_bytes", lambda data: 1 / 0)
-    monkeypatch.setattr("modeltel._core.telemetry.report_internal_error", lambda site, exc, telemetry=None: errors.append(site))
+    monkeypatch.setattr(otlp_encoding, "report", lambda site, exc: errors.append(site))
     exporter = otlp_encoding.OTLPSpanExporter(endpoint="http://127.0.0.1:1", insecure=True)
     try:
         request = exporter._translate_data(spans)

@@ -16,8 +16,8 @@ from sklearn.linear_model import LogisticRegression
 
 import modeltel
 from modeltel import Reference, ReferenceError
-from modeltel._core import registry as models_module
-from modeltel._core.telemetry import _reset_for_tests
+from modeltel._core import states as states_module
+from modeltel._core.internal_errors import _reset_for_tests
 from modeltel.drift import reference as reference_module
 from modeltel.drift.reference import MAX_REFERENCE_BYTES, NumericProfile
 from tests.conftest import counter_value
@@ -237,12 +237,12 @@ def test_a_monitor_that_fails_to_build_leaves_predictions_alone_and_is_not_retri
         calls.append(args)
         raise ValueError("could not convert string to float: '0.5'")
 
-    monkeypatch.setattr(models_module, "monitor_for", broken)
+    monkeypatch.setattr(states_module, "DriftMonitor", broken)
     model = modeltel.register(model, name="drift-setup", reference=Reference.from_data(X))
     site = {"modeltel.site": "drift_setup", "error.type": "ValueError"}
     before = counter_value("modeltel.internal.errors", **site)
     for _ in range(3):
         np.testing.assert_array_equal(model.predict(batch), expected)
     assert counter_value("modeltel.internal.errors", **site) == before + 1
-    assert len(calls) == 1  # the binding is cached with drift off: no retry per call
+    assert len(calls) == 1  # the state is kept with drift off: no retry per call
     assert counter_value("ml.drift.window.rows", **{"ml.model.name": "drift-setup"}) == 0

@@ -17,30 +17,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry._logs import get_logger_provider, set_logger_provider
-from opentelemetry._logs._internal import ProxyLoggerProvider
-from opentelemetry.metrics._internal import _ProxyMeterProvider
+from opentelemetry._logs import set_logger_provider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from modeltel._core import shutdown
+from modeltel._core.internal_errors import report_internal_error
+from modeltel._sdk.exporters import span_exporter
+from modeltel._sdk.proxies import unconfigured_signals
+
+__all__ = ["install_providers", "unconfigured_signals"]
 
 SIGNALS = ("traces", "metrics", "logs")
 _PROTOCOLS = ("grpc", "http/protobuf")
 _EXPORTERS = ("otlp", "console", "none")
 _HTTP_PATHS = {"traces": "/v1/traces", "metrics": "/v1/metrics", "logs": "/v1/logs"}
-
-
-def unconfigured_signals() -> list[str]:
-    """Signals whose global provider is still the API's default proxy."""
-    missing = []
-    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        missing.append("traces")
-    if isinstance(metrics.get_meter_provider(), _ProxyMeterProvider):
-        missing.append("metrics")
-    if isinstance(get_logger_provider(), ProxyLoggerProvider):
-        missing.append("logs")
-    return missing
 
 
 def _choice(environ: Mapping[str, str], names: tuple[str, ...], allowed: tuple[str, ...], default: str) -> str:
@@ -95,14 +86,9 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
         return ConsoleLogRecordExporter()
     protocol = otlp_protocol(signal, environ)
     kwargs = _endpoint_kwargs(signal, protocol, endpoint)
+    if signal == "traces":
+        return span_exporter(protocol, report_internal_error, **kwargs)
     if protocol == "grpc":
-        if signal == "traces":
-            try:
-                from modeltel._sdk.otlp_encoding import OTLPSpanExporter
-            except ImportError:  # it reads the SDK encoder's internals; another SDK may lack them
-                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-            return OTLPSpanExporter(**kwargs)
         if signal == "metrics":
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
@@ -110,13 +96,6 @@ def _exporter(signal: str, environ: Mapping[str, str], endpoint: str | None) -> 
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
         return OTLPLogExporter(**kwargs)
-    if signal == "traces":
-        try:
-            from modeltel._sdk.otlp_encoding import http_span_exporter
-        except ImportError:  # it reads the SDK encoder's internals; another SDK may lack them
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as http_span_exporter
-
-        return http_span_exporter(**kwargs)
     if signal == "metrics":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetric
 

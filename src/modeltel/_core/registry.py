@@ -1,8 +1,10 @@
-"""Model identity: what ``register()`` attaches to a model, and the per-call attribute sets
-derived from it (built once per model and operation, then reused on every call)."""
+"""Model identity: what ``register()`` attaches to a model object, and the binding each of its
+operations gets (identity attributes, settings, its model's state and observer hooks), built
+once and reused on every call."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -12,12 +14,15 @@ from typing import Any
 
 from modeltel import _forksafe as forksafe
 from modeltel import semconv
-from modeltel._core import runtime as state
-from modeltel._core.telemetry import report_internal_error
+from modeltel._core import runtime, states
+from modeltel._core.states import Meter, ModelState
+from modeltel._core.telemetry import Telemetry
 from modeltel.alerts.thresholds import check_callback, check_thresholds
 from modeltel.config import Settings, _validated
-from modeltel.drift.monitor import DriftMonitor, monitor_for
 from modeltel.drift.reference import Reference
+from modeltel.drift.snapshot import WindowError, use_finder
+
+_revisions = itertools.count(1)
 
 
 @dataclass
@@ -33,6 +38,8 @@ class ModelInfo:
     on_alert: Any = None
     # (framework, operation, default name) -> Binding; rebuilt when settings change.
     bindings: dict[tuple[str, str, str], Binding] = field(default_factory=dict, repr=False)
+    # Which registration is newer: a model's state follows its latest one.
+    revision: int = field(default_factory=lambda: next(_revisions))
 
     def merged(self, other: ModelInfo) -> ModelInfo:
         """This identity updated with the non-empty fields of ``other``."""
@@ -59,17 +66,18 @@ class Binding:
     span_name: str
     # Identity attributes: on the span and on every metric point (never mutated).
     attributes: dict[str, Any]
-    # (name, version): the model as labels, alerts and estimates key it.
+    # (name, version): the model as its state, labels and alerts key it.
     model_key: tuple[str, str | None]
-    # Hashable identity of attributes (bindings are rebuilt; row tallies must not be).
-    metric_key: tuple[Any, ...]
     settings: Settings
     feature_names: tuple[str, ...] | None
     generation: int
-    # Drift and data quality against the model's reference; None without one.
-    drift: DriftMonitor | None = None
-    thresholds: dict[str, float] | None = None
-    on_alert: Any = None
+    state: ModelState
+    telemetry: Telemetry
+    meter: Meter
+    # The observer hooks of the model's concerns, in order (the state's).
+    before: tuple[Any, ...]
+    after: tuple[Any, ...]
+    failed: tuple[Any, ...]
 
     def error_metric_attributes(self, error_type: str) -> dict[str, Any]:
         return {**self.attributes, semconv.ERROR_TYPE: error_type}
@@ -193,24 +201,36 @@ def binding(
     framework: str,
     operation: str,
     default_name: str,
+    telemetry: Telemetry,
 ) -> Binding:
-    """The cached Binding for (model, operation), rebuilt after a settings change."""
+    """The cached Binding for (model, operation), rebuilt after a settings change, when its
+    model's state was replaced or retired, or for another Telemetry."""
     key = (framework, operation, default_name)
     found = cache.get(key)
-    if found is not None and found.generation == state.generation:
+    if (
+        found is not None and found.generation == runtime.generation and not found.state.retired
+        and found.telemetry is telemetry
+    ):
         return found
-    settings = state.current_settings()
+    generation = runtime.generation
+    settings = runtime.current_settings()
     name, version, feature_names, reference = default_name, None, None, None
-    thresholds, on_alert = None, None
+    thresholds, on_alert, revision = None, None, 0
     if info is not None:
         name = info.name or default_name
         version = info.version
         feature_names = info.feature_names
         settings = settings.replace("modeltel.register()", info.options)
         reference = info.reference
-        thresholds, on_alert = info.thresholds, info.on_alert
+        thresholds, on_alert, revision = info.thresholds, info.on_alert, info.revision
     if reference is None:
-        reference = state.directory_reference(name)
+        reference = runtime.directory_reference(name)
+    model_key = (name, version)
+    config = (settings, reference, thresholds, on_alert)
+    state = states.state_for(
+        model_key, (generation, revision), config,
+        lambda: ModelState(model_key, (generation, revision), settings, reference, thresholds, on_alert),
+    )
     attrs: dict[str, Any] = {
         semconv.ML_MODEL_NAME: name,
         semconv.ML_MODEL_FRAMEWORK: framework,
@@ -224,42 +244,67 @@ def binding(
         operation=operation,
         span_name=f"{operation} {name}",
         attributes=attrs,
-        model_key=(name, version),
-        metric_key=tuple(sorted(attrs.items())),
-        settings=settings,
+        model_key=model_key,
+        settings=state.settings,
         feature_names=feature_names,
-        generation=state.generation,
-        drift=_drift_monitor(name, version, reference, settings),
-        thresholds=thresholds,
-        on_alert=on_alert,
+        generation=generation,
+        state=state,
+        telemetry=telemetry,
+        meter=state.meter(telemetry, attrs),
+        before=state.before,
+        after=state.after,
+        failed=state.failed,
     )
     cache[key] = made
     return made
-
-
-def _drift_monitor(name: str, version: str | None, reference: Reference | None, settings: Settings) -> DriftMonitor | None:
-    """The model's drift monitor; None without a reference or when building it fails, which
-    is counted (site ``drift_setup``) and stays off until the binding is rebuilt, so the
-    prediction goes through and a broken reference is not retried on every call."""
-    if reference is None:
-        return None
-    try:
-        return monitor_for(name, version, reference, settings)
-    except Exception as exc:  # noqa: BLE001 - a bad reference must not fail the prediction
-        report_internal_error("drift_setup", exc)
-        return None
 
 
 # Bindings for models nobody registered, keyed by their class (or function).
 _class_bindings: dict[Any, dict[tuple[str, str, str], Binding]] = {}
 
 
-def binding_for(model: Any, framework: str, operation: str, default_name: str, cache_key: Any) -> Binding:
+def binding_for(
+    model: Any, framework: str, operation: str, default_name: str, cache_key: Any, telemetry: Telemetry
+) -> Binding:
     """Binding for a model object: its registration if any, else one shared per class."""
     info = lookup(model)
     if info is not None:
-        return binding(info, info.bindings, framework, operation, default_name)
+        return binding(info, info.bindings, framework, operation, default_name, telemetry)
     cache = _class_bindings.get(cache_key)
     if cache is None:
         cache = _class_bindings.setdefault(cache_key, {})
-    return binding(None, cache, framework, operation, default_name)
+    return binding(None, cache, framework, operation, default_name, telemetry)
+
+
+def find_monitor(model: Any, version: str | None) -> Any:
+    """The live DriftMonitor of a model object or name, with errors that say what to do
+    (``WindowSnapshot.from_model``, ``save_window``)."""
+    live = [state.drift for state in states.live() if state.drift is not None]
+    if isinstance(model, str):
+        found = [m for m in live if m.name == model and (version is None or m.version == version)]
+        what = f"model {model!r}" + (f" version {version!r}" if version is not None else "")
+    else:
+        info = lookup(model)
+        if info is None or info.reference is None:
+            raise WindowError(
+                f"{type(model).__name__} object has no reference: register it with "
+                "modeltel.register(model, reference=...) or pass the model's name"
+            )
+        found = [
+            m for m in live
+            if m.reference is info.reference and (info.name is None or m.name == info.name)
+            and (version is None or m.version == version)
+        ]
+        what = f"model {info.name or type(model).__name__!r}"
+    if not found:
+        raise WindowError(
+            f"no live drift window for {what}: it needs a reference and at least one prediction "
+            "in this process"
+        )
+    if len(found) > 1:
+        versions = sorted(str(m.version) for m in found)
+        raise WindowError(f"{what} has several live windows (versions {versions}): pass version=")
+    return found[0]
+
+
+use_finder(find_monitor)

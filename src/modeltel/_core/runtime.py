@@ -63,6 +63,13 @@ def directory_reference(model_name: str) -> Any:
     return _directory_references.get(model_name)
 
 
+def bump() -> None:
+    """Make every cached binding rebuild on its next call (its model's state is checked again)."""
+    global generation
+    with _lock:
+        generation += 1
+
+
 def set_recording(on: bool) -> None:
     global recording
     recording = on

@@ -21,6 +21,8 @@ from typing import Any
 
 from opentelemetry.context import get_current
 
+from modeltel._sdk import FAST_PATHS
+
 try:
     from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
     from opentelemetry.sdk.metrics._internal.aggregation import _ExplicitBucketHistogramAggregation
@@ -28,7 +30,7 @@ try:
     from opentelemetry.sdk.metrics._internal.measurement import Measurement
     from opentelemetry.sdk.metrics._internal.measurement_consumer import SynchronousMeasurementConsumer
 
-    _AVAILABLE = True
+    _AVAILABLE = FAST_PATHS
 except ImportError:  # pragma: no cover - another SDK version: always the public path
     _AVAILABLE = False
 

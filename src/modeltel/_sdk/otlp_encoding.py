@@ -19,7 +19,7 @@ internals, so modeltel falls back to the SDK's exporter where they are missing.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -306,14 +306,21 @@ class OTLPSpanExporter(_GrpcSpanExporter):  # type: ignore[misc]
         return encode_spans(data) if payload is None else payload
 
 
+def _ignore(site: str, exc: BaseException) -> None:
+    pass
+
+
+# Where a fault of the fast encoding is reported (site, exception): handed in by the core,
+# which counts it; this package imports nothing of modeltel's.
+report: Callable[[str, BaseException], None] = _ignore
+
+
 def _encoded_or_sdk(data: Sequence[Any]) -> bytes | None:
-    """The fast encoding, or None after counting its failure (the caller then uses the SDK's)."""
+    """The fast encoding, or None after reporting its failure (the caller then uses the SDK's)."""
     try:
         return encode_spans_bytes(data)
     except Exception as exc:  # noqa: BLE001 - a fault here must not lose the batch
-        from modeltel._core.telemetry import report_internal_error
-
-        report_internal_error("span_encoding", exc)
+        report("span_encoding", exc)
         return None
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 
+from modeltel._sdk import FAST_PATHS
+
 try:
     from opentelemetry.sdk.trace import Span as _SdkSpan
 
@@ -31,7 +33,7 @@ def _has_private_layout() -> bool:
     return isinstance(getattr(probe, "_dict", None), dict) and hasattr(probe, "_lock")
 
 
-_LAYOUT_OK = _has_private_layout()
+_LAYOUT_OK = FAST_PATHS and _has_private_layout()
 
 
 def _fast_target(span: Any, count: int) -> BoundedAttributes | None:

@@ -9,17 +9,13 @@ crossing, never once per call. Quality metrics alert below their threshold; erro
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
-import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from opentelemetry._logs import SeverityNumber, get_logger
 
 from modeltel import _forksafe as forksafe
@@ -155,56 +151,3 @@ def _emit(alert: Alert, on_alert: Callable[[Alert], Any] | None, span: Any, coun
             on_alert(alert)
         except Exception:
             _logger.exception("modeltel: on_alert callback failed for %s", alert.name)
-
-
-# One alert state per model, shared by label-time and call-time checks.
-_states: dict[tuple[str, str | None], AlertState] = {}
-_watches: dict[tuple[str, str | None], CallWatch] = {}
-_registry_lock = threading.Lock()
-forksafe.register(sys.modules[__name__], "_registry_lock")
-
-
-def alert_state(model: tuple[str, str | None]) -> AlertState:
-    found = _states.get(model)
-    if found is None:
-        with _registry_lock:
-            found = _states.setdefault(model, AlertState())
-    return found
-
-
-class CallWatch:
-    """Thresholds checked from the prediction path: latency and drift, every CHECK_EVERY calls."""
-
-    CHECK_EVERY = 100
-
-    def __init__(self, model: tuple[str, str | None], thresholds: Mapping[str, float], on_alert: Any) -> None:
-        self.model = model
-        self.thresholds = {k: v for k, v in thresholds.items() if k == "latency_p99" or k in DRIFT_THRESHOLDS}
-        self.on_alert = on_alert
-        self._latency: deque[float] = deque(maxlen=1000)
-        self._calls = itertools.count(1)
-
-    def after_call(self, duration: float, drift: Any, span: Any, counter: Any) -> None:
-        if not self.thresholds:
-            return
-        if "latency_p99" in self.thresholds:
-            self._latency.append(duration)
-        if next(self._calls) % self.CHECK_EVERY:
-            return
-        values: dict[str, float] = {}
-        if self._latency:
-            values["latency_p99"] = float(np.percentile(np.fromiter(self._latency, float), 99))
-        if drift is not None:
-            for method in DRIFT_THRESHOLDS & self.thresholds.keys():
-                score = drift.worst_score(method)
-                if score is not None:
-                    values[method] = score
-        alert_state(self.model).evaluate(self.model, values, self.thresholds, self.on_alert, span, counter)
-
-
-def watch_for(model: tuple[str, str | None], thresholds: Mapping[str, float], on_alert: Any) -> CallWatch:
-    found = _watches.get(model)
-    if found is None:
-        with _registry_lock:
-            found = _watches.setdefault(model, CallWatch(model, thresholds, on_alert))
-    return found

@@ -1,23 +1,20 @@
 """Drift and data quality for one model: its reference, its windows, and what they export.
 
-A ``DriftMonitor`` exists per (model name, version) that has a reference. On every call it
-bins a bounded row sample of the inputs (and the outputs) into its windows; statistics are
-computed only when metrics are collected, from the windows' counts. The monitors register
-themselves with ``monitors()`` so the metric callbacks can find them.
+A ``DriftMonitor`` exists per (model name, version) that has a reference (its model's state
+holds it). On every call it bins a bounded row sample of the inputs (and the outputs) into
+its windows; statistics are computed only when metrics are collected, from the windows'
+counts (drift/points.py).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sys
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from modeltel import _forksafe as forksafe
 from modeltel.config import Settings
 from modeltel.data.inputs import (
     FRAME,
@@ -442,26 +439,3 @@ def _length(sample: Any) -> int:
     if isinstance(sample, dict):
         return len(next(iter(sample.values()), []))
     return len(sample)
-
-
-_monitors: dict[tuple[str, str | None], DriftMonitor] = {}
-_lock = threading.Lock()
-forksafe.register(sys.modules[__name__], "_lock")
-
-
-def monitor_for(name: str, version: str | None, reference: Reference, settings: Settings) -> DriftMonitor:
-    """The monitor of (name, version), created on first use; a new reference replaces it."""
-    key = (name, version)
-    found = _monitors.get(key)
-    if found is not None and found.reference is reference and found.settings == settings:
-        return found
-    with _lock:
-        found = _monitors.get(key)
-        if found is None or found.reference is not reference or found.settings != settings:
-            found = DriftMonitor(name, version, reference, settings)
-            _monitors[key] = found
-        return found
-
-
-def monitors() -> list[DriftMonitor]:
-    return list(_monitors.values())

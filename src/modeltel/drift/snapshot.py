@@ -17,7 +17,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -410,37 +410,18 @@ def _from_counts(profile: FeatureProfile, counts: np.ndarray, sums: np.ndarray, 
     )
 
 
-def _find_monitor(model: Any, version: str | None) -> Any:
-    """The live DriftMonitor of a model object or name, with errors that say what to do."""
-    from modeltel._core.registry import lookup
-    from modeltel.drift.monitor import monitors
+def _no_models(model: Any, version: str | None) -> Any:
+    raise WindowError("no model has made predictions in this process")
 
-    live = monitors()
-    if isinstance(model, str):
-        found = [m for m in live if m.name == model and (version is None or m.version == version)]
-        what = f"model {model!r}" + (f" version {version!r}" if version is not None else "")
-    else:
-        info = lookup(model)
-        if info is None or info.reference is None:
-            raise WindowError(
-                f"{type(model).__name__} object has no reference: register it with "
-                "modeltel.register(model, reference=...) or pass the model's name"
-            )
-        found = [
-            m for m in live
-            if m.reference is info.reference and (info.name is None or m.name == info.name)
-            and (version is None or m.version == version)
-        ]
-        what = f"model {info.name or type(model).__name__!r}"
-    if not found:
-        raise WindowError(
-            f"no live drift window for {what}: it needs a reference and at least one prediction "
-            "in this process"
-        )
-    if len(found) > 1:
-        versions = sorted(str(m.version) for m in found)
-        raise WindowError(f"{what} has several live windows (versions {versions}): pass version=")
-    return found[0]
+
+# (model object or name, version) -> its live DriftMonitor, or WindowError saying what to do.
+# Handed in by the core, which knows the models (this package does not import it).
+_find_monitor: Callable[[Any, str | None], Any] = _no_models
+
+
+def use_finder(find: Callable[[Any, str | None], Any]) -> None:
+    global _find_monitor
+    _find_monitor = find
 
 
 # --- validation ---------------------------------------------------------------------------

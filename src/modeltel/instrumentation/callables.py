@@ -15,7 +15,8 @@ from typing import Any, SupportsIndex, TypeVar
 import wrapt
 
 from modeltel import semconv
-from modeltel._core.call import first_input, observe, observe_async, should_observe
+from modeltel._core.call import first_input, observe, observe_async
+from modeltel._core.phase import should_observe
 from modeltel._core.registry import attach, binding_for, check_feature_count, lookup, make_info
 from modeltel._core.telemetry import default_telemetry
 from modeltel.instrumentation.patching import MethodWrapper
@@ -84,11 +85,12 @@ def _observed_call(
     """Observe ``method(*args, **kwargs)`` as a prediction of the model ``handle`` names."""
     if not should_observe():
         return method(*args, **kwargs)
-    bind = binding_for(handle, framework, operation, default_name, type(handle))
+    telemetry = default_telemetry()
+    bind = binding_for(handle, framework, operation, default_name, type(handle), telemetry)
     x = _model_input(operation, args, kwargs)
     if is_async:
-        return observe_async(default_telemetry(), bind, model, x, method, args, kwargs)
-    return observe(default_telemetry(), bind, model, x, method, args, kwargs)
+        return observe_async(telemetry, bind, model, x, method, args, kwargs)
+    return observe(telemetry, bind, model, x, method, args, kwargs)
 
 
 def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modeltel._core.call import IDLE, current_phase, phase_scope
+from modeltel._core.phase import IDLE, current_phase, phase_scope
 from modeltel.instrumentation.patching import Patcher
 
 

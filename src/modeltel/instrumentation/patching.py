@@ -9,7 +9,7 @@ from typing import Any, SupportsIndex
 
 import wrapt
 
-from modeltel._core.telemetry import report_internal_error
+from modeltel._core.internal_errors import report_internal_error
 
 _MISSING = object()
 

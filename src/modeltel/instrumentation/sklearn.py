@@ -17,7 +17,8 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
 from modeltel import semconv
-from modeltel._core.call import first_input, observe, should_observe, training
+from modeltel._core.call import first_input, observe
+from modeltel._core.phase import should_observe, training
 from modeltel._core.registry import binding_for
 from modeltel._core.telemetry import Telemetry, telemetry_for
 from modeltel.instrumentation.joblib_threads import patch_joblib
@@ -43,7 +44,7 @@ def _inference_wrapper(switch: Switch, telemetry: Telemetry, operation: str) -> 
         if instance is None or not switch.on or not should_observe():
             return wrapped(*args, **kwargs)
         cls = type(instance)
-        bind = binding_for(instance, semconv.FRAMEWORK_SKLEARN, operation, cls.__name__, cls)
+        bind = binding_for(instance, semconv.FRAMEWORK_SKLEARN, operation, cls.__name__, cls, telemetry)
         return observe(telemetry, bind, instance, first_input(args, kwargs), wrapped, args, kwargs)
 
     return wrapper

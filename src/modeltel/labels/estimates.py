@@ -11,9 +11,7 @@ drift): it tracks covariate shift, not a change in what the right answer is.
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -102,25 +100,6 @@ def calibrate(proba: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarr
         calibrated[rows, proba.argmax(axis=1)] = np.interp(proba.max(axis=1), x, y)
         return calibrated
     return proba
-
-
-_windows: dict[tuple[str, str | None], EstimateWindow] = {}
-_lock = threading.Lock()
-forksafe.register(sys.modules[__name__], "_lock")
-
-
-def estimate_window(model: tuple[str, str | None], size: int) -> EstimateWindow:
-    found = _windows.get(model)
-    if found is None:
-        with _lock:
-            found = _windows.setdefault(model, EstimateWindow(size))
-    return found
-
-
-def observations() -> Iterable[tuple[tuple[str, str | None], str, float]]:
-    for model, window in list(_windows.items()):
-        for metric, value in window.estimates().items():
-            yield model, metric, value
 
 
 def probabilities(result: Any, operation: str, max_rows: int) -> np.ndarray | None:

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from opentelemetry.trace import SpanContext, TraceFlags
+from opentelemetry.trace import SpanContext
 
 from modeltel import _forksafe as forksafe
+from modeltel._sdk.span_context import unpack_span_context
 
 # Distinguishes generated ids of different processes (replicas, workers).
 PREFIX = os.urandom(4).hex()
@@ -120,42 +121,6 @@ class LabelSummary:
     expired: int
     unknown_class: int = 0
     invalid: int = 0
-
-
-def _tuple_layout() -> bool:
-    # SpanContext is a tuple (trace id, span id, remote, flags, state, valid) whose fields
-    # are Python properties; checked once, so another API version takes the properties.
-    probe = SpanContext(trace_id=3, span_id=5, is_remote=False, trace_flags=TraceFlags(1))
-    return isinstance(probe, tuple) and len(probe) == 6 and probe[:2] == (3, 5) and probe[3] == 1 and probe[5] is True
-
-
-_TUPLE_LAYOUT = _tuple_layout()
-
-
-def pack_span_context(ctx: Any) -> int:
-    """The prediction span's context as one int (trace id, span id, flags), 0 for None or an
-    invalid context: a SpanContext with its three ints costs ~240 bytes per stored
-    prediction, this ~60. Read as a tuple where it is one: four property calls fewer on
-    every prediction."""
-    if ctx is None:
-        return 0
-    if _TUPLE_LAYOUT:
-        trace_id, span_id, _, flags, _, valid = ctx
-        return (trace_id << 72) | (span_id << 8) | int(flags) if valid else 0
-    if not ctx.is_valid:
-        return 0
-    return (ctx.trace_id << 72) | (ctx.span_id << 8) | int(ctx.trace_flags)
-
-
-def unpack_span_context(packed: int) -> SpanContext | None:
-    if not packed:
-        return None
-    return SpanContext(
-        trace_id=packed >> 72,
-        span_id=(packed >> 8) & 0xFFFFFFFFFFFFFFFF,
-        is_remote=False,
-        trace_flags=TraceFlags(packed & 0xFF),
-    )
 
 
 class StoredBatch(NamedTuple):
