@@ -72,6 +72,8 @@ def main() -> None:
                     proc = subprocess.run([sys.executable, str(script), *extra], env=env, capture_output=True, text=True)
                     print(f"--- {side} run {i + 1} ({args.base if side == 'base' else 'working tree'})")
                     print(proc.stdout.strip())
+                    if proc.returncode not in (0, 1):  # overhead.py exits 1 when a target is missed
+                        print(f"(exit {proc.returncode}) " + "\n".join(proc.stderr.strip().splitlines()[-5:]))
                     runs[side].append(figures(proc.stdout, args.bench))
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
