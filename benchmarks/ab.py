@@ -3,8 +3,8 @@
 Checks the base commit out into a temporary worktree, then runs the benchmark alternately
 against the base's ``src/`` and this checkout's (``PYTHONPATH``), ``--repeat`` times each, so
 both sides see the same machine phases. Prints every figure of each run, then per row the
-median of each side and the change. Rows are the benchmark's own (``overhead.py``: the ratio
-column and the tail run's p50/p99/worst; ``matrix.py``: the ratio column).
+median of each side and the change. Rows are the benchmark's own (``overhead.py``: the added
+time and ratio columns and the tail run's p50/p99/worst; ``matrix.py``: added time and ratio).
 
 Run: python benchmarks/ab.py --base HEAD~1 [--bench overhead] [--repeat 3] [-- ARGS...]
 """
@@ -24,13 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-# Where the ratio stands among a row's numbers, counted from its first (rows, or features).
+# Where the added time and the ratio stand among a row's numbers, counted from its first
+# (rows, or features). The added time is the steadier of the two: the ratio divides by the
+# floor, which moves with the machine.
+_ADDED_AT = {"overhead": 3, "matrix": 4}
 _RATIO_AT = {"overhead": 4, "matrix": 5}
 
 
 def figures(output: str, bench: str) -> dict[str, float]:
-    """Row label -> figure from a benchmark's printed table: the ratio column of overhead and
-    matrix rows, and p50/p99/worst of overhead's tail rows."""
+    """Row label -> figure from a benchmark's printed table: the added time and ratio columns
+    of overhead and matrix rows, and p50/p99/worst of overhead's tail rows."""
     out: dict[str, float] = {}
     tail = False
     for line in output.splitlines():
@@ -47,6 +50,7 @@ def figures(output: str, bench: str) -> dict[str, float]:
             at = _RATIO_AT[bench]
             if len(positions) > at:
                 label = " ".join(fields[: positions[1 if bench == "matrix" else 0] + 1])
+                out[f"{label} added us"] = float(fields[positions[_ADDED_AT[bench]]])
                 out[f"{label} ratio"] = float(fields[positions[at]])
     return out
 

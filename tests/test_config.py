@@ -168,3 +168,24 @@ def test_nan_and_negative_floats_are_refused_from_the_environment_as_by_the_opti
         reason = "a number" if raw.lower() == "nan" else bound
         with pytest.raises(ValueError, match=rf"^{env_name}='{raw}' must be {reason}$"):
             settings_from_env({env_name: raw})
+
+
+def test_the_docs_table_lists_every_option_with_its_variable_and_default():
+    """docs/configuration.md is read from the option definitions' side: a row per option, its
+    variable (MODELTEL_ + the name), and a number default written as the number."""
+    import dataclasses
+    from pathlib import Path
+
+    from modeltel.config import Settings, env_name
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in text.splitlines() if line.startswith("| `")}
+    for field in dataclasses.fields(Settings):
+        assert field.name in rows, f"docs/configuration.md has no row for {field.name}"
+        row = rows[field.name]
+        assert f"`{env_name(field.name)}`" in row, row
+        default = field.default
+        if isinstance(default, bool):
+            assert f"`{str(default).lower()}`" in row, row
+        elif isinstance(default, (int, float)):
+            assert f"`{default:g}`" in row or f"`{int(default)}`" in row, row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import sys
@@ -24,27 +23,18 @@ from modeltel._core.providers import (
 from modeltel._core.registry import attach, check_feature_count, check_model, make_info
 from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env, shutdown_timeout_from
 from modeltel.drift.reference import Reference, ReferenceError
+from modeltel.frameworks import FRAMEWORKS
 
 _logger = logging.getLogger("modeltel")
 _lock = threading.Lock()
 forksafe.register(sys.modules[__name__], "_lock")
 
-# Framework option name -> (module that must be importable, instrumentor factory).
-_FRAMEWORK_MODULES = {"sklearn": "sklearn", "torch": "torch"}
-
-
 def _instrumentor(framework: str) -> BaseInstrumentor:
-    if framework == "sklearn":
-        from modeltel.instrumentation.sklearn import SklearnInstrumentor
-
-        return SklearnInstrumentor()
-    from modeltel.instrumentation.torch import TorchInstrumentor
-
-    return TorchInstrumentor()
+    return FRAMEWORKS[framework].instrumentor_class()()
 
 
 def _installed(framework: str) -> bool:
-    return importlib.util.find_spec(_FRAMEWORK_MODULES[framework]) is not None
+    return FRAMEWORKS[framework].installed()
 
 
 def instrument(
@@ -131,7 +121,7 @@ def uninstrument() -> None:
     """
     with _lock:
         state.set_recording(False)
-        for name in _FRAMEWORK_MODULES:
+        for name in FRAMEWORKS:
             if not _installed(name):
                 continue
             instrumentor = _instrumentor(name)

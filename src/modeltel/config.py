@@ -14,66 +14,76 @@ from collections.abc import Mapping
 from typing import Any
 
 from modeltel.drift import methods as drift_methods
+from modeltel.frameworks import NAMES as FRAMEWORK_NAMES
 
-SUPPORTED_FRAMEWORKS: tuple[str, ...] = ("sklearn", "torch")
+SUPPORTED_FRAMEWORKS: tuple[str, ...] = FRAMEWORK_NAMES
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+TASKS: tuple[str, ...] = ("classification", "regression", "")
+DRIFT_METHODS: tuple[str, ...] = drift_methods.NAMES
+ENV_PREFIX = "MODELTEL_"
+
+
+def _option(
+    default: Any, doc: str, *, minimum: float | None = None, maximum: float | None = None,
+    choices: tuple[str, ...] | None = None, items: str | None = None,
+) -> Any:
+    """One option: its default, what it does, and the bounds every way of setting it shares
+    (keyword option, ``instrument()`` default, ``MODELTEL_<NAME>`` variable). ``items`` names
+    what a list option holds ("feature names", "drift methods")."""
+    return dataclasses.field(
+        default=default,
+        metadata={"doc": doc, "minimum": minimum, "maximum": maximum, "choices": choices, "items": items},
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Effective configuration. Field names are the option names users pass."""
+    """Effective configuration. Field names are the option names users pass; each field's
+    definition holds its bounds, and its variable is ``MODELTEL_`` + its name in capitals."""
 
-    # Compute input/output summaries on recording spans.
-    summaries: bool = True
-    # Row budget: summaries use at most this many rows, sampled evenly, so their cost does
-    # not grow with batch size.
-    summary_max_rows: int = 256
-    # Feature budget: at most this many features are summarised on a span.
-    summary_max_features: int = 64
-    # Privacy: calls with fewer rows get no input summary (one row's mean/min/max are its raw
-    # values). 1 summarises every call.
-    summary_min_rows: int = 1
-    # Privacy: features whose values never leave the process, in any signal: left out of span
-    # summaries, prediction logs and the opt-in distribution export.
-    features_deny: tuple[str, ...] = ()
-    # Trace torch modules in training mode too (off: training loops would flood spans).
-    torch_training: bool = False
-    # Summarise tensors that live on an accelerator. Off by default: copying them to the
-    # host synchronises the device on the prediction path.
-    device_summaries: bool = False
-    # Drift window: the last this-many rows (row-based; see drift_window_seconds).
-    drift_window: int = 5000
-    # Rows binned for drift of a call larger than summary_max_rows (evenly spaced; each stands
-    # for rows / sampled rows; smaller calls are binned whole). The window keeps blocks until
-    # it holds 1,000 sampled rows, so this trades how far back a window of large batches
-    # reaches against what each large call pays (10,000 rows: drift update 122 -> 73 us).
-    drift_sample_rows: int = 64
-    # When > 0, the window is the last this-many seconds instead.
-    drift_window_seconds: float = 0.0
-    # Statistics exported per feature as ml.drift.score (docs/drift.md).
-    drift_methods: tuple[str, ...] = ("psi",)
-    # Opt-in fleet histogram ml.input.distribution (rows per feature and bin).
-    export_distribution: bool = False
-    # Cardinality cap of ml.input.distribution: at most this many features.
-    distribution_max_features: int = 50
-    # "classification" or "regression" for ml.performance; "" infers it from the outputs.
-    task: str = ""
-    # Labelled predictions ml.performance is computed over (per model).
-    performance_window: int = 1000
-    # Prediction store for record_labels (process-wide, read from instrument()'s settings).
-    # 0 keeps no predictions (globally, or per model with register()): for models whose
-    # labels never come back, it saves the per-call copy of the output.
-    label_store_max_entries: int = 100_000
-    label_store_max_age: float = 7 * 24 * 3600.0
-    # Opt-in prediction logs: fraction of predictions logged (0 = off), record size cap,
-    # whether inputs are included, and feature allow/deny lists for redaction.
-    prediction_log_rate: float = 0.0
-    prediction_log_max_bytes: int = 8192
-    log_inputs: bool = True
-    log_features_allow: tuple[str, ...] = ()
-    log_features_deny: tuple[str, ...] = ()
+    summaries: bool = _option(True, "compute input/output summaries on recording spans")
+    summary_max_rows: int = _option(
+        256, "row budget: summaries use at most this many rows, sampled evenly, so their cost does not grow "
+        "with batch size", minimum=1,
+    )
+    summary_max_features: int = _option(64, "feature budget: at most this many features on a span", minimum=1)
+    summary_min_rows: int = _option(
+        1, "privacy: calls with fewer rows get no input summary (one row's mean/min/max are its raw values)",
+        minimum=1,
+    )
+    features_deny: tuple[str, ...] = _option(
+        (), "privacy: features whose values leave through no signal", items="feature names"
+    )
+    torch_training: bool = _option(False, "also trace torch modules in training mode")
+    device_summaries: bool = _option(
+        False, "summarise tensors on an accelerator (copying them synchronises the device)"
+    )
+    drift_window: int = _option(5000, "drift window length in rows", minimum=1)
+    drift_sample_rows: int = _option(
+        64, "rows binned for drift of a call larger than summary_max_rows (each stands for rows / sampled "
+        "rows)", minimum=1,
+    )
+    drift_window_seconds: float = _option(0.0, "when > 0, the drift window is the last this-many seconds", minimum=0)
+    drift_methods: tuple[str, ...] = _option(
+        ("psi",), "statistics exported per feature as ml.drift.score (docs/drift.md)", items="drift methods"
+    )
+    export_distribution: bool = _option(False, "opt-in fleet histogram ml.input.distribution")
+    distribution_max_features: int = _option(50, "at most this many features in ml.input.distribution", minimum=1)
+    task: str = _option("", "classification or regression for ml.performance; empty infers it", choices=TASKS)
+    performance_window: int = _option(1000, "labelled predictions ml.performance is computed over", minimum=1)
+    label_store_max_entries: int = _option(
+        100_000, "predictions kept for record_labels; 0 keeps none (no copy of the output)", minimum=0
+    )
+    label_store_max_age: float = _option(7 * 24 * 3600.0, "seconds a prediction is kept for record_labels", minimum=0)
+    prediction_log_rate: float = _option(0.0, "fraction of predictions logged (0 = off)", minimum=0, maximum=1)
+    prediction_log_max_bytes: int = _option(8192, "size cap of one prediction log record", minimum=1)
+    log_inputs: bool = _option(True, "include inputs in prediction logs")
+    log_features_allow: tuple[str, ...] = _option((), "only these features in prediction logs", items="feature names")
+    log_features_deny: tuple[str, ...] = _option((), "features never in prediction logs", items="feature names")
 
     def replace(self, caller: str, options: Mapping[str, Any]) -> Settings:
         """Return a copy with ``options`` applied, checked by name and type."""
@@ -82,64 +92,48 @@ class Settings:
         return dataclasses.replace(self, **_validated(caller, options))
 
 
-MODEL_OPTIONS: frozenset[str] = frozenset(f.name for f in dataclasses.fields(Settings))
-# Integer options for which 0 means "off"; every other one must be at least 1.
-_ZERO_MEANS_OFF = frozenset({"label_store_max_entries"})
-# Float options with an upper bound (every float option is at least 0).
-_FLOAT_MOST: dict[str, float] = {"prediction_log_rate": 1.0}
+_FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(Settings)}
+MODEL_OPTIONS: frozenset[str] = frozenset(_FIELDS)
 
 
-def _least(field: str) -> int:
-    """The smallest value an integer option accepts."""
-    return 0 if field in _ZERO_MEANS_OFF else 1
+def env_name(option: str) -> str:
+    """The variable that sets ``option``.
+
+    >>> env_name("prediction_log_rate")
+    'MODELTEL_PREDICTION_LOG_RATE'
+    """
+    return ENV_PREFIX + option.upper()
 
 
 # Environment variable -> Settings field.
-_ENV_FIELDS: dict[str, str] = {
-    "MODELTEL_SUMMARIES": "summaries",
-    "MODELTEL_SUMMARY_MAX_ROWS": "summary_max_rows",
-    "MODELTEL_SUMMARY_MAX_FEATURES": "summary_max_features",
-    "MODELTEL_SUMMARY_MIN_ROWS": "summary_min_rows",
-    "MODELTEL_FEATURES_DENY": "features_deny",
-    "MODELTEL_TORCH_TRAINING": "torch_training",
-    "MODELTEL_DEVICE_SUMMARIES": "device_summaries",
-    "MODELTEL_DRIFT_WINDOW": "drift_window",
-    "MODELTEL_DRIFT_SAMPLE_ROWS": "drift_sample_rows",
-    "MODELTEL_DRIFT_WINDOW_SECONDS": "drift_window_seconds",
-    "MODELTEL_DRIFT_METHODS": "drift_methods",
-    "MODELTEL_EXPORT_DISTRIBUTION": "export_distribution",
-    "MODELTEL_DISTRIBUTION_MAX_FEATURES": "distribution_max_features",
-    "MODELTEL_TASK": "task",
-    "MODELTEL_PERFORMANCE_WINDOW": "performance_window",
-    "MODELTEL_LABEL_STORE_MAX_ENTRIES": "label_store_max_entries",
-    "MODELTEL_LABEL_STORE_MAX_AGE": "label_store_max_age",
-    "MODELTEL_PREDICTION_LOG_RATE": "prediction_log_rate",
-    "MODELTEL_PREDICTION_LOG_MAX_BYTES": "prediction_log_max_bytes",
-    "MODELTEL_LOG_INPUTS": "log_inputs",
-    "MODELTEL_LOG_FEATURES_ALLOW": "log_features_allow",
-    "MODELTEL_LOG_FEATURES_DENY": "log_features_deny",
-}
-
-DRIFT_METHODS: tuple[str, ...] = drift_methods.NAMES
-TASKS: tuple[str, ...] = ("classification", "regression", "")
+_ENV_FIELDS: dict[str, str] = {env_name(name): name for name in _FIELDS}
 
 
 def _field_types() -> dict[str, type]:
-    return {f.name: type(f.default) for f in dataclasses.fields(Settings)}
+    return {name: type(f.default) for name, f in _FIELDS.items()}
+
+
+def _bounds(minimum: float | None, maximum: float | None) -> str:
+    if maximum is None:
+        return f">= {minimum:g}"
+    return f">= {minimum:g} and <= {maximum:g}"
 
 
 def _check_value(name: str, value: Any, where: str, *, env_raw: str | None = None) -> Any:
-    """Check one option's value, the bounds every way of setting it shares.
+    """Check one option's value against its definition, the bounds every way of setting it shares.
 
     ``where`` is the caller (``modeltel.register()``) for an option, or the variable's name for
     a ``MODELTEL_*`` value parsed from ``env_raw``: the error then names the variable and the
     text it held instead of the option and the Python value.
     """
-    expected = _field_types()[name]
+    field = _FIELDS[name]
+    meta = field.metadata
+    expected = type(field.default)
     if env_raw is None:
         subject, got = f"{where}: option {name!r}", f", got {value!r}"
     else:
         subject, got = f"{where}={env_raw!r}", ""
+    minimum, maximum = meta["minimum"], meta["maximum"]
     if expected is bool:
         if not isinstance(value, bool):
             raise TypeError(f"{subject} must be True or False{got}")
@@ -147,28 +141,23 @@ def _check_value(name: str, value: Any, where: str, *, env_raw: str | None = Non
     if expected is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{subject} must be an int{got}")
-        least = _least(name)
-        if value < least:
-            raise ValueError(f"{subject} must be >= {least}{got}")
-        return value
-    if expected is float:
+    elif expected is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise TypeError(f"{subject} must be a number{got}")
-        most = _FLOAT_MOST.get(name)
-        if value < 0 or (most is not None and value > most):
-            bound = ">= 0" if most is None else f">= 0 and <= {most:g}"
-            raise ValueError(f"{subject} must be {bound}{got}")
-        return float(value)
+        value = float(value)
+    if expected in (int, float):
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise ValueError(f"{subject} must be {_bounds(minimum, maximum)}{got}")
+        return value
     if expected is tuple:
-        if name == "drift_methods":
+        if meta["items"] == "drift methods":
             return _check_methods(value, subject)
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            raise TypeError(f"{subject} must be a list of feature names{got}")
+            raise TypeError(f"{subject} must be a list of {meta['items']}{got}")
         return tuple(value)
-    if expected is str:
-        if value not in TASKS:
-            raise ValueError(f"{subject} must be one of {', '.join(map(repr, TASKS))}{got}")
-        return value
+    choices = meta["choices"]
+    if choices is not None and value not in choices:
+        raise ValueError(f"{subject} must be one of {', '.join(map(repr, choices))}{got}")
     return value
 
 

@@ -37,10 +37,6 @@ def first_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return next(iter(kwargs.values()), None)
 
 
-def _same(result: Any) -> Any:
-    return result
-
-
 @dataclass(frozen=True)
 class Framework:
     """One instrumented framework."""
@@ -50,7 +46,8 @@ class Framework:
     semconv: str  # ml.model.framework
     instrumentor: str  # "module:Class" of its BaseInstrumentor
     find_input: Callable[[tuple[Any, ...], dict[str, Any]], Any] = first_input
-    unwrap_output: Callable[[Any], Any] = _same
+    # The prediction in what the call returns, for the concerns (None: the return value itself).
+    unwrap_output: Callable[[Any], Any] | None = None
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None

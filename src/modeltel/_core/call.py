@@ -249,8 +249,12 @@ def begin(telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> Call | Non
         return None
 
 
-def observe(telemetry: Telemetry, bind: Binding, model: Any, x: Any, wrapped: Any, args: Any, kwargs: Any) -> Any:
-    """Run ``wrapped(*args, **kwargs)`` as an observed prediction and return its result."""
+def observe(
+    telemetry: Telemetry, bind: Binding, model: Any, x: Any, wrapped: Any, args: Any, kwargs: Any,
+    unwrap: Any = None,
+) -> Any:
+    """Run ``wrapped(*args, **kwargs)`` as an observed prediction and return its result;
+    ``unwrap(result)`` is what the concerns see of it when given (the framework table's)."""
     call = begin(telemetry, bind, model, x)
     if call is None:
         # modeltel failed to observe this prediction; its inner calls must stay inner.
@@ -261,8 +265,16 @@ def observe(telemetry: Telemetry, bind: Binding, model: Any, x: Any, wrapped: An
     except BaseException as exc:
         call.failed(exc)
         raise
-    call.ok(result)
+    call.ok(result if unwrap is None else _unwrapped(unwrap, result, telemetry))
     return result
+
+
+def _unwrapped(unwrap: Any, result: Any, telemetry: Telemetry) -> Any:
+    try:
+        return unwrap(result)
+    except Exception as exc:  # noqa: BLE001 - the caller gets its result whatever happens here
+        report_internal_error("output_summary", exc, telemetry)
+        return result
 
 
 async def observe_async(
@@ -281,14 +293,3 @@ async def observe_async(
         raise
     call.ok(result)
     return result
-
-
-def first_input(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The argument that holds the model input: the first positional one, else the first
-    keyword argument with a conventional name, else the first keyword argument."""
-    if args:
-        return args[0]
-    for key in ("X", "x", "input", "inputs", "features", "data"):
-        if key in kwargs:
-            return kwargs[key]
-    return next(iter(kwargs.values()), None)

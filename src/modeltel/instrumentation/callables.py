@@ -15,10 +15,11 @@ from typing import Any, SupportsIndex, TypeVar
 import wrapt
 
 from modeltel import semconv
-from modeltel._core.call import first_input, observe, observe_async
+from modeltel._core.call import observe, observe_async
 from modeltel._core.phase import should_observe
 from modeltel._core.registry import attach, binding_for, check_feature_count, lookup, make_info
 from modeltel._core.telemetry import default_telemetry
+from modeltel.frameworks import first_input, framework_of
 from modeltel.instrumentation.patching import MethodWrapper
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,15 +34,6 @@ ENTRY_METHODS = (
     "run",
 )
 _NAMED_OPERATIONS = frozenset(ENTRY_METHODS)
-
-
-def _framework_of(obj: Any) -> str:
-    module = type(obj).__module__ or ""
-    if module.startswith("sklearn"):
-        return semconv.FRAMEWORK_SKLEARN
-    if module.startswith("torch"):
-        return semconv.FRAMEWORK_PYTORCH
-    return semconv.FRAMEWORK_PYTHON
 
 
 def _model_input(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -231,6 +223,6 @@ def wrap(obj: Any, name: Any = None, version: Any = None, **options: Any) -> Any
             f"{', '.join(ENTRY_METHODS)} or __call__; {type(obj).__qualname__} has none"
         )
     check_feature_count("modeltel.wrap()", obj, info.feature_names)
-    proxy = ModelProxy(obj, _framework_of(obj))
+    proxy = ModelProxy(obj, framework_of(obj))
     attach(proxy, info)
     return proxy

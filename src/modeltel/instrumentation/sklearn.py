@@ -16,15 +16,17 @@ from typing import Any
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from modeltel import semconv
-from modeltel._core.call import first_input, observe
+from modeltel._core.call import observe
 from modeltel._core.phase import should_observe, training
 from modeltel._core.registry import binding_for
 from modeltel._core.telemetry import Telemetry, telemetry_for
+from modeltel.frameworks import FRAMEWORKS
 from modeltel.instrumentation.joblib_threads import patch_joblib
 from modeltel.instrumentation.patching import Patcher, Switch, when_imported
 
 _INSTRUMENTS = ("scikit-learn >= 1.0",)
+FRAMEWORK = FRAMEWORKS["sklearn"]
+find_input, unwrap = FRAMEWORK.find_input, FRAMEWORK.unwrap_output
 
 INFERENCE_METHODS = (
     "predict",
@@ -44,8 +46,8 @@ def _inference_wrapper(switch: Switch, telemetry: Telemetry, operation: str) -> 
         if instance is None or not switch.on or not should_observe():
             return wrapped(*args, **kwargs)
         cls = type(instance)
-        bind = binding_for(instance, semconv.FRAMEWORK_SKLEARN, operation, cls.__name__, cls, telemetry)
-        return observe(telemetry, bind, instance, first_input(args, kwargs), wrapped, args, kwargs)
+        bind = binding_for(instance, FRAMEWORK.semconv, operation, cls.__name__, cls, telemetry)
+        return observe(telemetry, bind, instance, find_input(args, kwargs), wrapped, args, kwargs, unwrap)
 
     return wrapper
 

@@ -16,14 +16,16 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from modeltel import semconv
-from modeltel._core.call import first_input, observe
+from modeltel._core.call import observe
 from modeltel._core.phase import IDLE, current_phase, observing
 from modeltel._core.registry import binding_for
 from modeltel._core.telemetry import Telemetry, telemetry_for
+from modeltel.frameworks import FRAMEWORKS
 from modeltel.instrumentation.patching import Patcher, Switch, when_imported
 
 _INSTRUMENTS = ("torch >= 2.0",)
+FRAMEWORK = FRAMEWORKS["torch"]
+find_input, unwrap = FRAMEWORK.find_input, FRAMEWORK.unwrap_output
 OPERATION = "forward"
 
 
@@ -40,10 +42,10 @@ def _patched_call(original: Any, switch: Switch, telemetry: Telemetry) -> Any:
         if current_phase() != IDLE or not switch.on or not observing():
             return original(self, *args, **kwargs)
         cls = type(self)
-        bind = binding_for(self, semconv.FRAMEWORK_PYTORCH, OPERATION, cls.__name__, cls, telemetry)
+        bind = binding_for(self, FRAMEWORK.semconv, OPERATION, cls.__name__, cls, telemetry)
         if self.training and not bind.settings.torch_training:
             return original(self, *args, **kwargs)
-        return observe(telemetry, bind, self, first_input(args, kwargs), original, (self, *args), kwargs)
+        return observe(telemetry, bind, self, find_input(args, kwargs), original, (self, *args), kwargs, unwrap)
 
     return __call__
 
