@@ -82,3 +82,29 @@ def test_record_labels_for_a_model_that_does_not_exist_says_so() -> None:
     registered = modeltel.register(LogisticRegression(), name="labels-registered-only")
     assert modeltel.record_labels(["x"], [0], model="labels-registered-only").unknown == 1
     assert registered is not None  # held: a model that is gone is forgotten
+
+
+def test_every_error_modeltel_raises_for_bad_input_is_a_modeltel_error_of_the_builtin_kind():
+    from modeltel import InvalidReferenceError, ModeltelError, Reference, WindowError
+
+    cases = [
+        (lambda: modeltel.register(42), TypeError),
+        (lambda: modeltel.register(lambda x: x, summary_max_rows=0), ValueError),
+        (lambda: modeltel.instrument(drift_methods="psi"), TypeError),
+        (lambda: modeltel.record_labels([1, 2], [1]), ValueError),
+        (lambda: modeltel.prediction_ids([]), ValueError),
+        (lambda: Reference.load("/nonexistent/reference.json"), InvalidReferenceError),
+        (lambda: modeltel.WindowSnapshot.from_dict({"schema": "x"}), WindowError),
+    ]
+    for make, kind in cases:
+        with pytest.raises(ModeltelError) as caught:
+            make()
+        assert isinstance(caught.value, kind), (caught.value, kind)
+    assert issubclass(InvalidReferenceError, ValueError) and issubclass(WindowError, ValueError)
+
+
+def test_the_old_reference_error_name_still_works_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match="InvalidReferenceError"):
+        old = modeltel.ReferenceError
+    assert old is modeltel.InvalidReferenceError
+    assert old is not ReferenceError  # Python's builtin is no longer shadowed by the package's name

@@ -8,7 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import modeltel
-from modeltel import Reference, ReferenceError
+from modeltel import InvalidReferenceError, Reference
 from modeltel._core import states
 from tests.conftest import metric_points
 from tests.helpers import run_python
@@ -151,7 +151,7 @@ def test_calls_within_the_row_budget_are_binned_whole_and_larger_ones_sampled(op
 def test_bad_reference_fails_at_register(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    with pytest.raises(ReferenceError, match="not valid JSON"):
+    with pytest.raises(InvalidReferenceError, match="not valid JSON"):
         modeltel.register(LogisticRegression(), reference=bad)
     with pytest.raises(TypeError, match="reference must be"):
         modeltel.register(LogisticRegression(), reference=42)

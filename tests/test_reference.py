@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modeltel import Reference, ReferenceError
+from modeltel import InvalidReferenceError, Reference
 from modeltel.drift.reference import bin_counts, reconstruction_error
 
 RNG = np.random.default_rng(7)
@@ -62,7 +62,7 @@ def test_forced_categorical_and_records_input():
     records = [{"zip": 1000 + i % 3, "amount": float(i)} for i in range(30)]
     ref = Reference.from_data(records, categorical=["zip"])
     assert [f.kind for f in ref.features] == ["categorical", "numeric"]
-    with pytest.raises(ReferenceError, match="unknown feature.*'nope'"):
+    with pytest.raises(InvalidReferenceError, match="unknown feature.*'nope'"):
         Reference.from_data(records, categorical=["nope"])
 
 
@@ -114,19 +114,19 @@ def test_save_load_roundtrip(tmp_path):
 def test_bad_files_give_clear_errors(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(ReferenceError, match=message) as caught:
+    with pytest.raises(InvalidReferenceError, match=message) as caught:
         Reference.load(path)
     assert str(path) in str(caught.value)
 
 
 def test_missing_file_and_bad_data():
-    with pytest.raises(ReferenceError, match="cannot read reference /nonexistent/ref.json"):
+    with pytest.raises(InvalidReferenceError, match="cannot read reference /nonexistent/ref.json"):
         Reference.load("/nonexistent/ref.json")
-    with pytest.raises(ReferenceError, match="no rows"):
+    with pytest.raises(InvalidReferenceError, match="no rows"):
         Reference.from_data(np.empty((0, 3)))
-    with pytest.raises(ReferenceError, match="bins must be"):
+    with pytest.raises(InvalidReferenceError, match="bins must be"):
         Reference.from_data(np.ones((3, 2)), bins=1)
-    with pytest.raises(ReferenceError, match="3 feature_names for 2 features"):
+    with pytest.raises(InvalidReferenceError, match="3 feature_names for 2 features"):
         Reference.from_data(np.ones((3, 2)), feature_names=["a", "b", "c"])
 
 

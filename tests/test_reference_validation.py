@@ -15,7 +15,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import modeltel
-from modeltel import Reference, ReferenceError
+from modeltel import InvalidReferenceError, Reference
 from modeltel._core import states as states_module
 from modeltel._core.internal_errors import _reset_for_tests
 from modeltel.drift import reference as reference_module
@@ -47,7 +47,7 @@ def full_reference() -> Reference:
 def load_error(tmp_path: Any, data: Any) -> str:
     path = tmp_path / "fraud.json"
     path.write_text(json.dumps(data, allow_nan=True))
-    with pytest.raises(ReferenceError) as caught:
+    with pytest.raises(InvalidReferenceError) as caught:
         Reference.load(path)
     assert isinstance(caught.value, ValueError)
     message = str(caught.value)
@@ -117,7 +117,7 @@ def test_features_that_are_not_profiles_are_refused(tmp_path):
 def test_a_non_utf8_file_is_a_reference_error(tmp_path):
     path = tmp_path / "fraud.json"
     path.write_bytes(b'{"schema": "modeltel.reference", "metadata": {"owner": "J\xf8rgen"}}')
-    with pytest.raises(ReferenceError, match="is not UTF-8") as caught:
+    with pytest.raises(InvalidReferenceError, match="is not UTF-8") as caught:
         Reference.load(path)
     assert str(path) in str(caught.value)
 
@@ -125,7 +125,7 @@ def test_a_non_utf8_file_is_a_reference_error(tmp_path):
 def test_deeply_nested_json_is_a_reference_error(tmp_path):
     path = tmp_path / "fraud.json"
     path.write_text('{"schema": "modeltel.reference", "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    with pytest.raises(ReferenceError, match="nested too deeply") as caught:
+    with pytest.raises(InvalidReferenceError, match="nested too deeply") as caught:
         Reference.load(path)
     assert str(path) in str(caught.value)
 
@@ -134,14 +134,14 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     path = tmp_path / "huge.json"
     with path.open("wb") as f:
         f.truncate(MAX_REFERENCE_BYTES + 1)  # sparse: no disk use, and never read
-    with pytest.raises(ReferenceError, match="is larger than 64 MB") as caught:
+    with pytest.raises(InvalidReferenceError, match="is larger than 64 MB") as caught:
         Reference.load(path)
     assert str(path) in str(caught.value)
     # The limit is the file's size, not its content: a real reference above a lower limit.
     full_reference().save(path)
     monkeypatch.setattr(reference_module, "MAX_REFERENCE_BYTES", 1000)
     assert path.stat().st_size > 1000
-    with pytest.raises(ReferenceError, match="is larger than 1,000 bytes"):
+    with pytest.raises(InvalidReferenceError, match="is larger than 1,000 bytes"):
         Reference.load(path)
 
 
@@ -212,14 +212,14 @@ def test_validate_checks_a_reference_built_in_code():
     numeric = ref.features[0]
     assert isinstance(numeric, NumericProfile)
     numeric.edges = [str(e) for e in numeric.edges]
-    with pytest.raises(ReferenceError, match=r"^fraud-ref: features\[0\]\.edges must be a list of numbers"):
+    with pytest.raises(InvalidReferenceError, match=r"^fraud-ref: features\[0\]\.edges must be a list of numbers"):
         ref.validate("fraud-ref")
     ref.features = ["a", "b"]  # type: ignore[list-item]
-    with pytest.raises(ReferenceError, match=r"features\[0\] must be an object"):
+    with pytest.raises(InvalidReferenceError, match=r"features\[0\] must be an object"):
         ref.validate()
     ref = full_reference()
     ref.pca = {"features": ["a"]}  # type: ignore[assignment]
-    with pytest.raises(ReferenceError, match=r"^reference: pca must be an object, got 'a dict, not a PcaProfile'"):
+    with pytest.raises(InvalidReferenceError, match=r"^reference: pca must be an object, got 'a dict, not a PcaProfile'"):
         ref.validate()
 
 

@@ -2,7 +2,7 @@
 atomically, read with an error that names the file and the problem.
 
 >>> write_atomically("fraud.json", reference.to_dict())
->>> data = read_json("fraud.json", "reference", ReferenceError)
+>>> data = read_json("fraud.json", "reference", InvalidReferenceError)
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from modeltel._core.providers import (
 )
 from modeltel._core.registry import attach, check_feature_count, check_model, make_info
 from modeltel.config import enabled_from_env, frameworks_from_env, settings_from_env, shutdown_timeout_from
-from modeltel.drift.reference import Reference, ReferenceError
+from modeltel.drift.reference import InvalidReferenceError, Reference
+from modeltel.errors import ModeltelTypeError, ModeltelValueError
 from modeltel.frameworks import FRAMEWORKS
 
 _logger = logging.getLogger("modeltel")
@@ -64,9 +65,9 @@ def instrument(
         return
     settings = settings_from_env().replace("modeltel.instrument()", options)
     if service_name is not None and (not isinstance(service_name, str) or not service_name):
-        raise TypeError(f"modeltel.instrument(): service_name must be a non-empty string, got {service_name!r}")
+        raise ModeltelTypeError(f"modeltel.instrument(): service_name must be a non-empty string, got {service_name!r}")
     if endpoint is not None and (not isinstance(endpoint, str) or "://" not in endpoint):
-        raise ValueError(
+        raise ModeltelValueError(
             f"modeltel.instrument(): endpoint must be a URL such as http://localhost:4317, got {endpoint!r}"
         )
     bound = shutdown_timeout_from(shutdown_timeout)
@@ -74,7 +75,7 @@ def instrument(
     explicit = frameworks is not None
     for name in names:
         if explicit and not _installed(name):
-            raise ValueError(f"modeltel.instrument(): frameworks includes {name!r} but it is not installed")
+            raise ModeltelValueError(f"modeltel.instrument(): frameworks includes {name!r} but it is not installed")
     check_environment()
     references = _directory_references()
     with _lock:
@@ -110,7 +111,7 @@ def _directory_references() -> dict[str, Reference]:
         return {}
     directory = Path(raw)
     if not directory.is_dir():
-        raise ReferenceError(f"MODELTEL_REFERENCE_DIR={raw!r} is not a directory")
+        raise InvalidReferenceError(f"MODELTEL_REFERENCE_DIR={raw!r} is not a directory")
     return {path.stem: Reference.load(path) for path in sorted(directory.glob("*.json"))}
 
 

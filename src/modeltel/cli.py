@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from modeltel.drift.reference import Reference, ReferenceError
+from modeltel.drift.reference import InvalidReferenceError, Reference
 from modeltel.drift.snapshot import WindowError
 from modeltel.drift.snapshot import read_table as _read_table
 
@@ -27,11 +27,11 @@ def build(args: argparse.Namespace) -> int:
     drop = _names(args.drop)
     missing = sorted(set(drop) - set(map(str, frame.columns)))
     if missing:
-        raise ReferenceError(f"--drop names column(s) not in {args.data}: {', '.join(missing)}")
+        raise InvalidReferenceError(f"--drop names column(s) not in {args.data}: {', '.join(missing)}")
     predictions = None
     if args.predictions:
         if args.predictions not in frame.columns:
-            raise ReferenceError(f"--predictions column {args.predictions!r} is not in {args.data}")
+            raise InvalidReferenceError(f"--predictions column {args.predictions!r} is not in {args.data}")
         predictions = frame[args.predictions].to_numpy()
         drop.append(args.predictions)
     features = frame.drop(columns=drop)
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ReferenceError, WindowError) as exc:
+    except (InvalidReferenceError, WindowError) as exc:
         print(f"modeltel: error: {exc}", file=sys.stderr)
         return 2
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modeltel.drift import methods as drift_methods
+from modeltel.errors import ModeltelTypeError, ModeltelValueError
 from modeltel.frameworks import NAMES as FRAMEWORK_NAMES
 
 SUPPORTED_FRAMEWORKS: tuple[str, ...] = FRAMEWORK_NAMES
@@ -136,45 +137,45 @@ def _check_value(name: str, value: Any, where: str, *, env_raw: str | None = Non
     minimum, maximum = meta["minimum"], meta["maximum"]
     if expected is bool:
         if not isinstance(value, bool):
-            raise TypeError(f"{subject} must be True or False{got}")
+            raise ModeltelTypeError(f"{subject} must be True or False{got}")
         return value
     if expected is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{subject} must be an int{got}")
+            raise ModeltelTypeError(f"{subject} must be an int{got}")
     elif expected is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise TypeError(f"{subject} must be a number{got}")
+            raise ModeltelTypeError(f"{subject} must be a number{got}")
         value = float(value)
     if expected in (int, float):
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise ValueError(f"{subject} must be {_bounds(minimum, maximum)}{got}")
+            raise ModeltelValueError(f"{subject} must be {_bounds(minimum, maximum)}{got}")
         return value
     if expected is tuple:
         if meta["items"] == "drift methods":
             return _check_methods(value, subject)
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            raise TypeError(f"{subject} must be a list of {meta['items']}{got}")
+            raise ModeltelTypeError(f"{subject} must be a list of {meta['items']}{got}")
         return tuple(value)
     choices = meta["choices"]
     if choices is not None and value not in choices:
-        raise ValueError(f"{subject} must be one of {', '.join(map(repr, choices))}{got}")
+        raise ModeltelValueError(f"{subject} must be one of {', '.join(map(repr, choices))}{got}")
     return value
 
 
 def _check_methods(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise TypeError(f"{where} must be a list of method names such as ['psi', 'js']")
+        raise ModeltelTypeError(f"{where} must be a list of method names such as ['psi', 'js']")
     methods = tuple(value)
     unknown = sorted(set(methods) - set(DRIFT_METHODS))
     if unknown or not methods:
-        raise ValueError(f"{where}: unknown or no drift method(s) {unknown}; choose from {', '.join(DRIFT_METHODS)}")
+        raise ModeltelValueError(f"{where}: unknown or no drift method(s) {unknown}; choose from {', '.join(DRIFT_METHODS)}")
     return methods
 
 
 def _validated(caller: str, options: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(options) - MODEL_OPTIONS)
     if unknown:
-        raise TypeError(
+        raise ModeltelTypeError(
             f"{caller} got unknown option(s) {', '.join(map(repr, unknown))}; "
             f"known options: {', '.join(sorted(MODEL_OPTIONS))}"
         )
@@ -188,7 +189,7 @@ def parse_bool(env_name: str, raw: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"{env_name}={raw!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
+    raise ModeltelValueError(f"{env_name}={raw!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
 
 
 def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
@@ -210,17 +211,17 @@ def _parse_env_value(env_name: str, field: str, raw: str) -> Any:
         try:
             value = float(text)
         except ValueError:
-            raise ValueError(f"{env_name}={raw!r} is not a number") from None
+            raise ModeltelValueError(f"{env_name}={raw!r} is not a number") from None
     else:
         try:
             value = int(text)
         except ValueError:
-            raise ValueError(f"{env_name}={raw!r} is not an integer") from None
+            raise ModeltelValueError(f"{env_name}={raw!r} is not an integer") from None
     try:
         return _check_value(field, value, env_name, env_raw=raw)
     except TypeError as exc:
         # NaN parses as a float but is no number: a bad value like any other from the env.
-        raise ValueError(str(exc)) from None
+        raise ModeltelValueError(str(exc)) from None
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
@@ -249,14 +250,14 @@ def shutdown_timeout_from(value: Any, environ: Mapping[str, str] | None = None) 
         try:
             parsed = float(raw)
         except ValueError:
-            raise ValueError(f"MODELTEL_SHUTDOWN_TIMEOUT={raw!r} is not a number of seconds") from None
+            raise ModeltelValueError(f"MODELTEL_SHUTDOWN_TIMEOUT={raw!r} is not a number of seconds") from None
         if not parsed >= 0 or math.isinf(parsed):
-            raise ValueError(f"MODELTEL_SHUTDOWN_TIMEOUT={raw!r} must be a finite number of seconds >= 0")
+            raise ModeltelValueError(f"MODELTEL_SHUTDOWN_TIMEOUT={raw!r} must be a finite number of seconds >= 0")
         return parsed
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"modeltel.instrument(): shutdown_timeout must be a number of seconds, got {value!r}")
+        raise ModeltelTypeError(f"modeltel.instrument(): shutdown_timeout must be a number of seconds, got {value!r}")
     if not value >= 0 or math.isinf(value):
-        raise ValueError(f"modeltel.instrument(): shutdown_timeout must be a finite number of seconds >= 0, got {value!r}")
+        raise ModeltelValueError(f"modeltel.instrument(): shutdown_timeout must be a finite number of seconds >= 0, got {value!r}")
     return float(value)
 
 
@@ -276,10 +277,10 @@ def _framework_list(env_name: str, raw: str) -> list[str]:
 def check_frameworks(names: Any, where: str) -> list[str]:
     """Validate a list of framework names (``sklearn``, ``torch``)."""
     if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-        raise TypeError(f"{where}: frameworks must be a list of names such as ['sklearn', 'torch']")
+        raise ModeltelTypeError(f"{where}: frameworks must be a list of names such as ['sklearn', 'torch']")
     unknown = sorted(set(names) - set(SUPPORTED_FRAMEWORKS))
     if unknown:
-        raise ValueError(
+        raise ModeltelValueError(
             f"{where}: unknown framework(s) {', '.join(map(repr, unknown))}; "
             f"supported: {', '.join(SUPPORTED_FRAMEWORKS)}"
         )

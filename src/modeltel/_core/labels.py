@@ -14,6 +14,7 @@ from modeltel import semconv
 from modeltel._core import registry, states
 from modeltel._core.label_store import store
 from modeltel._core.telemetry import Telemetry, default_telemetry
+from modeltel.errors import ModeltelTypeError, ModeltelValueError
 from modeltel.labels.join import checked, model_attributes, per_row, quality_points
 from modeltel.labels.store import INVALID, UNKNOWN_CLASS, LabelSummary, rejected
 
@@ -37,11 +38,11 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
     LabelSummary(matched=2, unknown=0, expired=0, unknown_class=0, invalid=0)
     """
     if isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__"):
-        raise TypeError(f"modeltel.record_labels(): ids must be a sequence of prediction ids, got {ids!r}")
+        raise ModeltelTypeError(f"modeltel.record_labels(): ids must be a sequence of prediction ids, got {ids!r}")
     if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
-        raise TypeError(f"modeltel.record_labels(): labels must be a sequence, got {labels!r}")
+        raise ModeltelTypeError(f"modeltel.record_labels(): labels must be a sequence, got {labels!r}")
     if len(ids) != len(labels):
-        raise ValueError(f"modeltel.record_labels(): {len(ids)} ids but {len(labels)} labels")
+        raise ModeltelValueError(f"modeltel.record_labels(): {len(ids)} ids but {len(labels)} labels")
     wanted = _model_name(model)
     telemetry = default_telemetry()
     now = time.monotonic()
@@ -121,12 +122,12 @@ def _model_name(model: Any) -> str | None:
         known = {state.name for state in states.live()} | registry.registered_names()
         if model not in known:
             listed = ", ".join(map(repr, sorted(known)[:20])) or "none yet"
-            raise ValueError(
+            raise ModeltelValueError(
                 f"modeltel.record_labels(): no model named {model!r} is registered or has made predictions "
                 f"in this process (known: {listed})"
             )
         return model
     info = registry.lookup(model)
     if info is None or info.name is None:
-        raise ValueError("modeltel.record_labels(): model= must be a model name or a model registered with a name")
+        raise ModeltelValueError("modeltel.record_labels(): model= must be a model name or a model registered with a name")
     return info.name

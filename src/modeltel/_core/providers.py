@@ -25,6 +25,7 @@ from modeltel._core import shutdown
 from modeltel._core.internal_errors import report_internal_error
 from modeltel._sdk.exporters import span_exporter
 from modeltel._sdk.proxies import unconfigured_signals
+from modeltel.errors import ModeltelValueError
 
 __all__ = ["install_providers", "unconfigured_signals"]
 
@@ -40,7 +41,7 @@ def _choice(environ: Mapping[str, str], names: tuple[str, ...], allowed: tuple[s
         if raw:
             value = raw.lower()
             if value not in allowed:
-                raise ValueError(f"{name}={raw!r} is not supported; use one of {', '.join(allowed)}")
+                raise ModeltelValueError(f"{name}={raw!r} is not supported; use one of {', '.join(allowed)}")
             return value
     return default
 

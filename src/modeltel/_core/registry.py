@@ -21,6 +21,7 @@ from modeltel.alerts.thresholds import check_callback, check_thresholds
 from modeltel.config import Settings, _validated
 from modeltel.drift.reference import Reference
 from modeltel.drift.snapshot import WindowError, use_finder
+from modeltel.errors import ModeltelTypeError, ModeltelValueError
 
 _revisions = itertools.count(1)
 
@@ -100,17 +101,17 @@ def make_info(
     thresholds = check_thresholds(caller, options.pop("thresholds", None)) or None
     on_alert = check_callback(caller, options.pop("on_alert", None))
     if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise TypeError(f"{caller}: name must be a non-empty string, got {name!r}")
+        raise ModeltelTypeError(f"{caller}: name must be a non-empty string, got {name!r}")
     if version is not None:
         if isinstance(version, bool) or not isinstance(version, (str, int, float)):
-            raise TypeError(f"{caller}: version must be a string or number, got {version!r}")
+            raise ModeltelTypeError(f"{caller}: version must be a string or number, got {version!r}")
         version = str(version)
     if feature_names is not None:
         if isinstance(feature_names, (str, bytes)) or not hasattr(feature_names, "__iter__"):
-            raise TypeError(f"{caller}: feature_names must be a sequence of strings, got {feature_names!r}")
+            raise ModeltelTypeError(f"{caller}: feature_names must be a sequence of strings, got {feature_names!r}")
         feature_names = tuple(str(n) for n in feature_names)
         if len(set(feature_names)) != len(feature_names):
-            raise ValueError(f"{caller}: feature_names contains duplicates")
+            raise ModeltelValueError(f"{caller}: feature_names contains duplicates")
     return ModelInfo(name, version, feature_names, _validated(caller, options), reference, thresholds, on_alert)
 
 
@@ -125,7 +126,7 @@ def check_model(caller: str, model: Any) -> None:
         callable(model) or any(hasattr(model, m) for m in MODEL_METHODS)
     ):
         hint = " (load the model first: register the object, not its path)" if isinstance(model, (str, bytes, os.PathLike)) else ""
-        raise TypeError(
+        raise ModeltelTypeError(
             f"{caller} needs a model: an estimator, a torch module, or an object that is callable or has one of "
             f"{', '.join(MODEL_METHODS)}; got {type(model).__qualname__} {model!r:.80}{hint}"
         )
@@ -141,7 +142,7 @@ def check_feature_count(caller: str, model: Any, feature_names: tuple[str, ...] 
     except Exception:  # noqa: BLE001 - a model whose attribute lookup fails does not say
         known = None
     if isinstance(known, int) and not isinstance(known, bool) and known != len(feature_names):
-        raise ValueError(
+        raise ModeltelValueError(
             f"{caller}: {len(feature_names)} feature_names for a model fitted on {known} features"
         )
 
@@ -155,7 +156,7 @@ def _load_reference(caller: str, reference: Any) -> Reference | None:
         return reference
     if isinstance(reference, (str, os.PathLike)):
         return Reference.load(reference)
-    raise TypeError(f"{caller}: reference must be a modeltel.Reference or the path of one, got {reference!r}")
+    raise ModeltelTypeError(f"{caller}: reference must be a modeltel.Reference or the path of one, got {reference!r}")
 
 
 _registry: dict[int, tuple[Any, ModelInfo]] = {}

@@ -32,6 +32,7 @@ from modeltel.drift.monitor import DriftMonitor
 from modeltel.drift.observer import DriftObserver
 from modeltel.drift.points import POINTS
 from modeltel.drift.reference import Reference
+from modeltel.errors import ModeltelValueError
 from modeltel.labels.estimates import EstimateWindow
 from modeltel.labels.join import estimate_points, quality_points
 from modeltel.labels.observer import LabelObserver
@@ -272,7 +273,7 @@ class omitting:
     def __init__(self, *names: str) -> None:
         unknown = set(names) - {name for name, _ in CONCERNS}
         if unknown:
-            raise ValueError(f"unknown concern(s) {sorted(unknown)}; known: {[name for name, _ in CONCERNS]}")
+            raise ModeltelValueError(f"unknown concern(s) {sorted(unknown)}; known: {[name for name, _ in CONCERNS]}")
         self._names = frozenset(names)
 
     def __enter__(self) -> omitting:

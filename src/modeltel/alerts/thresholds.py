@@ -22,6 +22,7 @@ from modeltel import _forksafe as forksafe
 from modeltel import semconv
 from modeltel._version import __version__
 from modeltel.drift.methods import METHODS
+from modeltel.errors import ModeltelTypeError, ModeltelValueError
 from modeltel.labels.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 _logger = logging.getLogger("modeltel")
@@ -68,22 +69,22 @@ def check_thresholds(caller: str, thresholds: Any) -> dict[str, float]:
     if thresholds is None:
         return {}
     if not isinstance(thresholds, Mapping):
-        raise TypeError(f"{caller}: thresholds must be a dict such as {{'accuracy': 0.8}}, got {thresholds!r}")
+        raise ModeltelTypeError(f"{caller}: thresholds must be a dict such as {{'accuracy': 0.8}}, got {thresholds!r}")
     checked = {}
     for metric, value in thresholds.items():
         if metric not in THRESHOLD_METRICS:
-            raise ValueError(
+            raise ModeltelValueError(
                 f"{caller}: unknown threshold metric {metric!r}; known: {', '.join(sorted(THRESHOLD_METRICS))}"
             )
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise TypeError(f"{caller}: threshold for {metric!r} must be a number, got {value!r}")
+            raise ModeltelTypeError(f"{caller}: threshold for {metric!r} must be a number, got {value!r}")
         checked[metric] = float(value)
     return checked
 
 
 def check_callback(caller: str, on_alert: Any) -> Callable[[Alert], Any] | None:
     if on_alert is not None and not callable(on_alert):
-        raise TypeError(f"{caller}: on_alert must be callable, got {on_alert!r}")
+        raise ModeltelTypeError(f"{caller}: on_alert must be callable, got {on_alert!r}")
     return on_alert
 
 

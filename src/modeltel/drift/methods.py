@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from modeltel.drift import statistics as stats
+from modeltel.errors import ModeltelValueError
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -117,7 +118,7 @@ def method(name: str) -> DriftMethod:
     """The method called ``name``; ``ValueError`` naming the known ones otherwise."""
     found = METHODS.get(name)
     if found is None:
-        raise ValueError(f"unknown drift method {name!r}; choose from {', '.join(NAMES)}")
+        raise ModeltelValueError(f"unknown drift method {name!r}; choose from {', '.join(NAMES)}")
     return found
 
 

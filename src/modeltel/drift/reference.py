@@ -20,6 +20,7 @@ import numpy as np
 
 from modeltel._json import read_json, write_atomically
 from modeltel.drift.reference_checks import InvalidReference, check_reference
+from modeltel.errors import InvalidReferenceError
 
 SCHEMA = "modeltel.reference"
 SCHEMA_VERSION = 1
@@ -28,10 +29,6 @@ PCA_VARIANCE = 0.65
 # The largest reference file ``load`` reads: 1,000 numeric features at the 1,000-bin maximum,
 # with the PCA of 1,000 uncorrelated features, come to ~55 MB (10 bins: ~10 MB).
 MAX_REFERENCE_BYTES = 64 * 2**20
-
-
-class ReferenceError(ValueError):
-    """A reference that cannot be built, read or used; the message names the problem."""
 
 
 @dataclass
@@ -128,27 +125,27 @@ class Reference:
         Columns listed in ``categorical``, and every non-numeric column, are profiled as
         categories (the ``top_k`` most frequent plus "other"); the rest get ``bins`` quantile
         bins. With ``labels`` (the true classes of the rows) and probability ``predictions``,
-        a calibration map for label-free estimates is learnt too. Raises ``ReferenceError``
+        a calibration map for label-free estimates is learnt too. Raises ``InvalidReferenceError``
         naming the problem for unusable data or options.
 
         >>> ref = Reference.from_data(df, categorical=["country"], bins=10)
         """
         if not isinstance(bins, int) or isinstance(bins, bool) or not 2 <= bins <= 1000:
-            raise ReferenceError(f"bins must be an int between 2 and 1000, got {bins!r}")
+            raise InvalidReferenceError(f"bins must be an int between 2 and 1000, got {bins!r}")
         if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-            raise ReferenceError(f"top_k must be a positive int, got {top_k!r}")
+            raise InvalidReferenceError(f"top_k must be a positive int, got {top_k!r}")
         if not 0.0 < pca_variance <= 1.0:
-            raise ReferenceError(f"pca_variance must be in (0, 1], got {pca_variance!r}")
+            raise InvalidReferenceError(f"pca_variance must be in (0, 1], got {pca_variance!r}")
         columns = table_columns(X, feature_names)
         if not columns:
-            raise ReferenceError("reference data has no features")
+            raise InvalidReferenceError("reference data has no features")
         rows = len(columns[0][1])
         if rows == 0:
-            raise ReferenceError("reference data has no rows")
+            raise InvalidReferenceError("reference data has no rows")
         names = [name for name, _ in columns]
         unknown = sorted(set(categorical or ()) - set(names))
         if unknown:
-            raise ReferenceError(f"categorical names unknown feature(s) {unknown}; features are {names}")
+            raise InvalidReferenceError(f"categorical names unknown feature(s) {unknown}; features are {names}")
         forced = set(categorical or ())
         profiles: list[FeatureProfile] = []
         numeric: dict[str, np.ndarray] = {}
@@ -184,20 +181,20 @@ class Reference:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "reference") -> Reference:
-        """Rebuild from ``to_dict`` output after checking every field; ``ReferenceError``
+        """Rebuild from ``to_dict`` output after checking every field; ``InvalidReferenceError``
         names ``source`` and the first field that is wrong."""
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise ReferenceError(f"{source} is not a modeltel reference (no schema {SCHEMA!r})")
+            raise InvalidReferenceError(f"{source} is not a modeltel reference (no schema {SCHEMA!r})")
         version = data.get("version")
         if version != SCHEMA_VERSION:
-            raise ReferenceError(
+            raise InvalidReferenceError(
                 f"{source} has reference schema version {version!r}; this modeltel reads version "
                 f"{SCHEMA_VERSION} (rebuild it with `modeltel reference build`)"
             )
         try:
             check_reference(data)
         except InvalidReference as exc:
-            raise ReferenceError(f"{source}: {exc}") from None
+            raise InvalidReferenceError(f"{source}: {exc}") from None
         predictions = data.get("predictions")
         return cls(
             features=[_profile_from_dict(f) for f in data["features"]],
@@ -210,7 +207,7 @@ class Reference:
 
     def validate(self, source: str = "reference") -> None:
         """Check a reference built or changed in code as ``load`` checks a file:
-        ``ReferenceError`` naming ``source`` and the first field that is wrong."""
+        ``InvalidReferenceError`` naming ``source`` and the first field that is wrong."""
         profiles = (NumericProfile, CategoricalProfile)
         features = self.features
         data = {
@@ -224,7 +221,7 @@ class Reference:
         try:
             check_reference(data)
         except InvalidReference as exc:
-            raise ReferenceError(f"{source}: {exc}") from None
+            raise InvalidReferenceError(f"{source}: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the reference as JSON (atomically: a reader never sees half a file)."""
@@ -232,10 +229,10 @@ class Reference:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Reference:
-        """Read a reference written by ``save``; ``ReferenceError`` for a missing, corrupt,
+        """Read a reference written by ``save``; ``InvalidReferenceError`` for a missing, corrupt,
         incompatible or invalid file, or one larger than ``MAX_REFERENCE_BYTES``, naming the
         file and the field or problem."""
-        data = read_json(path, "reference", ReferenceError, max_bytes=MAX_REFERENCE_BYTES)
+        data = read_json(path, "reference", InvalidReferenceError, max_bytes=MAX_REFERENCE_BYTES)
         return cls.from_dict(data, source=f"reference {path}")
 
 
@@ -288,10 +285,10 @@ def table_columns(X: Any, feature_names: Sequence[str] | None = None) -> list[tu
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     if array.ndim != 2:
-        raise ReferenceError(f"reference data must be 2-D (rows x features), got shape {array.shape}")
+        raise InvalidReferenceError(f"reference data must be 2-D (rows x features), got shape {array.shape}")
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(array.shape[1])]
     if len(names) != array.shape[1]:
-        raise ReferenceError(f"{len(names)} feature_names for {array.shape[1]} features")
+        raise InvalidReferenceError(f"{len(names)} feature_names for {array.shape[1]} features")
     return [(str(n), array[:, i]) for i, n in enumerate(names)]
 
 
@@ -299,7 +296,7 @@ def _named(columns: list[tuple[str, np.ndarray]], names: Sequence[str] | None) -
     if names is None:
         return columns
     if len(names) != len(columns):
-        raise ReferenceError(f"{len(names)} feature_names for {len(columns)} features")
+        raise InvalidReferenceError(f"{len(names)} feature_names for {len(columns)} features")
     return [(str(n), values) for n, (_, values) in zip(names, columns)]
 
 
@@ -429,7 +426,7 @@ def _calibration(predictions: Any, labels: Any, rows: int, bins: int = 20) -> di
     proba = np.asarray(predictions, dtype=np.float64)
     truth = np.asarray(labels)
     if proba.ndim != 2 or proba.shape[1] < 2 or truth.shape[0] != rows or proba.shape[0] != rows:
-        raise ReferenceError("labels need probability predictions (rows x classes) with one label per row")
+        raise InvalidReferenceError("labels need probability predictions (rows x classes) with one label per row")
     if proba.shape[1] == 2:
         classes = np.unique(truth)
         score = proba[:, 1]

@@ -28,24 +28,20 @@ from modeltel._json import read_json, write_atomically
 from modeltel.drift.reference import (
     CategoricalProfile,
     FeatureProfile,
+    InvalidReferenceError,
     NumericProfile,
     Reference,
-    ReferenceError,
     bin_index,
     category_key,
     numeric_column,
     table_columns,
 )
+from modeltel.errors import WindowError
 
 SCHEMA = "modeltel.window/v1"
 # Same kinds, same order as the live window's data quality counters (drift_window.QUALITY_KINDS).
 QUALITY_KINDS = ("missing", "out_of_range", "unseen_category", "type_mismatch")
 KINDS = ("numeric", "categorical")
-
-
-class WindowError(ValueError):
-    """A window snapshot that cannot be built, read or matched with its reference; the
-    message names the problem."""
 
 
 @dataclass
@@ -284,15 +280,15 @@ def read_table(path: str | os.PathLike[str]) -> Any:
     try:
         import pandas as pd
     except ImportError:
-        raise ReferenceError("reading CSV/Parquet needs pandas: pip install 'modeltel[pandas]'") from None
+        raise InvalidReferenceError("reading CSV/Parquet needs pandas: pip install 'modeltel[pandas]'") from None
     suffix = path.suffix.lower()
     if not path.exists():
-        raise ReferenceError(f"no such data file: {path}")
+        raise InvalidReferenceError(f"no such data file: {path}")
     if suffix == ".csv":
         return pd.read_csv(path)
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
-    raise ReferenceError(f"{path}: unsupported data file type {suffix!r} (use .csv or .parquet)")
+    raise InvalidReferenceError(f"{path}: unsupported data file type {suffix!r} (use .csv or .parquet)")
 
 
 def reference_digest(reference: Reference) -> str:

@@ -19,6 +19,7 @@ from modeltel._core.call import observe, observe_async
 from modeltel._core.phase import should_observe
 from modeltel._core.registry import attach, binding_for, check_feature_count, lookup, make_info
 from modeltel._core.telemetry import default_telemetry
+from modeltel.errors import ModeltelTypeError
 from modeltel.frameworks import first_input, framework_of
 from modeltel.instrumentation.patching import MethodWrapper
 
@@ -102,7 +103,7 @@ def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:
 
     def decorate(fn: F) -> F:
         if not callable(fn):
-            raise TypeError(f"modeltel.monitor() decorates callables, got {fn!r}")
+            raise ModeltelTypeError(f"modeltel.monitor() decorates callables, got {fn!r}")
         operation = getattr(fn, "__name__", "")
         operation = operation if operation in _NAMED_OPERATIONS else "call"
         default_name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
@@ -214,11 +215,11 @@ def wrap(obj: Any, name: Any = None, version: Any = None, **options: Any) -> Any
     feature_names = options.pop("feature_names", None)
     info = make_info("modeltel.wrap()", name, version, feature_names, options)
     if obj is None:
-        raise TypeError("modeltel.wrap() needs a model or a callable, got None")
+        raise ModeltelTypeError("modeltel.wrap() needs a model or a callable, got None")
     if inspect.isroutine(obj) or isinstance(obj, (functools.partial, type)):
         return monitor(name, version, feature_names=feature_names, **options)(obj)
     if not (callable(obj) or any(hasattr(obj, m) for m in ENTRY_METHODS)):
-        raise TypeError(
+        raise ModeltelTypeError(
             f"modeltel.wrap() needs a callable or an object with one of "
             f"{', '.join(ENTRY_METHODS)} or __call__; {type(obj).__qualname__} has none"
         )

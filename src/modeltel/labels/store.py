@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanContext
 
 from modeltel import _forksafe as forksafe
 from modeltel._sdk.span_context import unpack_span_context
+from modeltel.errors import ModeltelTypeError, ModeltelValueError
 
 # Distinguishes generated ids of different processes (replicas, workers).
 PREFIX = os.urandom(4).hex()
@@ -73,12 +74,12 @@ class prediction_ids:
 
     def __init__(self, ids: Sequence[Any]) -> None:
         if isinstance(ids, (str, bytes)) or not isinstance(ids, (Sequence, np.ndarray)):
-            raise TypeError(f"modeltel.prediction_ids() takes a sequence of ids, got {ids!r}")
+            raise ModeltelTypeError(f"modeltel.prediction_ids() takes a sequence of ids, got {ids!r}")
         converted = tuple(str(i) for i in ids)
         if not converted:
-            raise ValueError("modeltel.prediction_ids() needs at least one id")
+            raise ModeltelValueError("modeltel.prediction_ids() needs at least one id")
         if len(set(converted)) != len(converted):
-            raise ValueError("modeltel.prediction_ids(): ids must be unique")
+            raise ModeltelValueError("modeltel.prediction_ids(): ids must be unique")
         self._ids = converted
         self._token: contextvars.Token[tuple[str, ...] | None] | None = None
 

@@ -38,6 +38,7 @@ from modeltel.drift.snapshot import (
     live_window,
     read_table,
 )
+from modeltel.errors import ModeltelTypeError, ModeltelValueError
 
 # Where a feature counts as drifted, per method: each method's default threshold (PSI at 0.2,
 # "significant", the threshold of the shipped Prometheus alert rule).
@@ -120,11 +121,11 @@ def compare(
 
 def _method(method: str, threshold: float | None) -> tuple[str, float]:
     if method not in METHODS:
-        raise ValueError(f"unknown drift method {method!r}; choose from {', '.join(NAMES)}")
+        raise ModeltelValueError(f"unknown drift method {method!r}; choose from {', '.join(NAMES)}")
     if threshold is None:
         return method, THRESHOLDS[method]
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+        raise ModeltelValueError(f"threshold must be a finite number, got {threshold!r}")
     return method, float(threshold)
 
 
@@ -171,11 +172,11 @@ def write_report(
     """
     if model is not None:
         if reference is not None or window is not None:
-            raise TypeError("write_report: pass model=, or reference= with window=, not both")
+            raise ModeltelTypeError("write_report: pass model=, or reference= with window=, not both")
         ref, snapshot = live_window(model, version=version)
     else:
         if reference is None or window is None:
-            raise TypeError("write_report: pass model=, or reference= with window=")
+            raise ModeltelTypeError("write_report: pass model=, or reference= with window=")
         ref = reference if isinstance(reference, Reference) else Reference.load(reference)
         snapshot = load_window(window, ref)
     target = Path(path)
