@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mean = np.asarray(span.attributes["ml.input.feature.mean"])
     rows = int(span.attributes["ml.input.summary.rows"])
     print(f"device summaries: {rows} sampled rows of 4096, {len(mean)} feature means on the span")
-    from modeltel.data.inputs import sample_index
+    from modeltel.data.rows import sample_index
 
     index = sample_index(4096, rows)
     host = x.cpu().numpy().astype(np.float64)

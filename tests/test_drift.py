@@ -538,8 +538,9 @@ def test_threads_adding_while_others_bin_and_read_lose_no_rows():
 def test_a_single_row_is_read_once_for_the_summary_and_drift(spans, monkeypatch):
     # Both need the row's values; the call reads them once and hands them to both.
     from modeltel._core import call as recorder
-    from modeltel.data import inputs
+    from modeltel.data import rows as inputs
     from modeltel.drift import monitor as drift
+    from modeltel.summaries import inputs as summaries
 
     model = fitted("drift-one-read")
     reads = []
@@ -549,7 +550,7 @@ def test_a_single_row_is_read_once_for_the_summary_and_drift(spans, monkeypatch)
         reads.append(vector_is_row)
         return real(x, vector_is_row)
 
-    for module in (inputs, drift, recorder):
+    for module in (inputs, drift, recorder, summaries):
         monkeypatch.setattr(module, "single_row", counting)
     row = np.array([[0.5, 9.0, -0.25]])  # x1 far above the reference's range
     model.predict(row)

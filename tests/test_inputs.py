@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from modeltel.data.inputs import batch_size, summarize_input
+from modeltel.data.kinds import batch_size
+from modeltel.summaries.inputs import summarize_input
 
 BUDGET = {"max_rows": 256, "max_features": 64}
 
@@ -187,7 +188,7 @@ def _same_floats(a, b):
     )
 )
 def test_numeric_stats_fast_paths_match_the_plain_reductions_bit_for_bit(a):
-    from modeltel.data.inputs import numeric_stats
+    from modeltel.summaries.inputs import numeric_stats
 
     with np.errstate(all="ignore"):
         got, want = numeric_stats(a), _numeric_stats_before_fast_paths(a)
@@ -198,7 +199,7 @@ def test_numeric_stats_fast_paths_match_the_plain_reductions_bit_for_bit(a):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 def test_numeric_stats_widening_copy_matches_for_large_random_samples(dtype):
-    from modeltel.data.inputs import numeric_stats
+    from modeltel.summaries.inputs import numeric_stats
 
     rng = np.random.default_rng(7)
     for rows in (2, 255, 256, 4097, 8192, 8193, 12000):
@@ -218,7 +219,7 @@ def test_numeric_stats_widening_copy_matches_for_large_random_samples(dtype):
 )
 @settings(max_examples=60, deadline=None)
 def test_take_rows_samples_the_same_rows_as_indexing(x):
-    from modeltel.data.inputs import sample_index, take_rows
+    from modeltel.data.rows import sample_index, take_rows
 
     index = sample_index(len(x), 16)
     want = x if index is None else x[index]
@@ -228,7 +229,7 @@ def test_take_rows_samples_the_same_rows_as_indexing(x):
 
 def _general_path_summary(x, max_features, feature_names):
     """summarize_input without its single-row shortcut (sample, then reduce)."""
-    from modeltel.data.inputs import InputSummary, _resolve_names, _sample, numeric_stats
+    from modeltel.summaries.inputs import InputSummary, _resolve_names, _sample, numeric_stats
 
     table, feature_count, own = _sample(x, 0, 256, max_features)
     names = _resolve_names(own, feature_names, feature_count, max_features)
@@ -247,7 +248,7 @@ def _general_path_summary(x, max_features, feature_names):
     st.sampled_from([3, 64]),
 )
 def test_single_row_fast_path_agrees_with_the_general_path(x, names, max_features):
-    from modeltel.data.inputs import summarize_input
+    from modeltel.summaries.inputs import summarize_input
 
     count = x.reshape(-1).shape[0]
     feature_names = {None: None, "matching": tuple(f"f{i}" for i in range(count)), "other": ("a", "b")}[names]
@@ -274,7 +275,7 @@ def test_single_row_fast_path_agrees_with_the_general_path(x, names, max_feature
 def test_a_sampled_batch_is_copied_so_its_statistics_can_wait(make):
     # The recorder finishes a batch's statistics after the model call when the batch was
     # sampled: the sample must not change when the input does.
-    from modeltel.data.inputs import InputSample, finish_input, sample_input
+    from modeltel.summaries.inputs import InputSample, finish_input, sample_input
 
     a = np.random.default_rng(3).normal(size=(1000, 3))
     x = make(a.copy())

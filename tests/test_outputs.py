@@ -137,7 +137,7 @@ _TENSOR_DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, t
 def test_single_row_tensor_outputs_read_directly_match_the_numpy_route(
     values, dtype, probabilities, operation, use_classes, is_classifier, grad
 ):
-    from modeltel.data.inputs import tensor_sample
+    from modeltel.data.rows import tensor_sample
 
     if probabilities and values.ndim == 2 and np.isfinite(values).all() and (np.abs(values).sum(axis=1) > 0).all():
         values = np.abs(values) / np.abs(values).sum(axis=1, keepdims=True)
@@ -162,7 +162,8 @@ def test_single_row_tensor_outputs_read_directly_match_the_numpy_route(
     names=st.booleans(),
 )
 def test_single_row_tensor_inputs_read_directly_match_the_numpy_route(values, dtype, names):
-    from modeltel.data.inputs import summarize_input, tensor_sample
+    from modeltel.data.rows import tensor_sample
+    from modeltel.summaries.inputs import summarize_input
 
     t = torch.from_numpy(values).to(dtype)
     count = values.shape[-1] if values.ndim else 1

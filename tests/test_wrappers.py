@@ -67,7 +67,7 @@ def test_monitor_method_and_exception_passthrough(spans):
 
 @pytest.mark.parametrize("rows", [100, 1000], ids=["within the row budget", "sampled"])
 def test_the_input_summary_describes_the_input_before_the_model_changed_it(spans, rows):
-    from modeltel.data.inputs import summarize_input
+    from modeltel.summaries.inputs import summarize_input
 
     @modeltel.monitor("mutating")
     def predict(x):

@@ -42,7 +42,7 @@ class CallView(Protocol):
     telemetry: Any
 
     def one_row(self) -> Any:
-        """``data.inputs.single_row(x, True)``, read once per call (``NOT_READ`` if it failed)."""
+        """``data.rows.single_row(x, True)``, read once per call (``NOT_READ`` if it failed)."""
 
     def feature_names(self) -> Any:
         """Registered feature names, else the estimator's ``feature_names_in_`` (or None)."""

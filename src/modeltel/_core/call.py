@@ -22,7 +22,8 @@ from modeltel._core.phase import PREDICTING, phase_scope, reset_phase, set_phase
 from modeltel._core.registry import Binding
 from modeltel._core.telemetry import Telemetry
 from modeltel._sdk.span_attributes import set_prevalidated
-from modeltel.data.inputs import NOT_READ, batch_size, single_row
+from modeltel.data.kinds import batch_size
+from modeltel.data.rows import NOT_READ, single_row
 from modeltel.labels.store import PredictionIds, current_supplied_ids, set_last_ids
 
 # Not yet read for this call (a lazily read value may itself be None).

@@ -16,19 +16,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from modeltel.config import Settings
-from modeltel.data.inputs import (
-    FRAME,
-    MAPPING,
-    NDARRAY,
-    NOT_READ,
-    SEQUENCE,
-    is_columnar,
-    leading_is_rows,
-    on_host,
-    sample_index,
-    single_row,
-    take_rows,
-)
+from modeltel.data.kinds import FRAME, MAPPING, NDARRAY, SEQUENCE, is_columnar, leading_is_rows
+from modeltel.data.rows import NOT_READ, on_host, sample_index, single_row, take_rows
 from modeltel.drift import methods
 from modeltel.drift.reference import (
     NumericProfile,

@@ -7,7 +7,7 @@ from typing import Any
 
 from modeltel import semconv
 from modeltel._observer import CallView
-from modeltel.data.inputs import NOT_READ
+from modeltel.data.rows import NOT_READ
 from modeltel.drift.monitor import DriftMonitor, DriftSample
 
 

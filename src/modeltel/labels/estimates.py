@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from modeltel import _forksafe as forksafe
-from modeltel.data.inputs import take_rows
+from modeltel.data.rows import take_rows
 from modeltel.summaries.outputs import PROBA_OPERATIONS, reduce_rows
 
 

@@ -27,7 +27,8 @@ from opentelemetry._logs import SeverityNumber, get_logger
 from modeltel import semconv
 from modeltel._version import __version__
 from modeltel.config import Settings
-from modeltel.data.inputs import is_columnar, take_rows
+from modeltel.data.kinds import is_columnar
+from modeltel.data.rows import take_rows
 from modeltel.drift.reference import table_columns
 
 # Rows of a batch written into one record.

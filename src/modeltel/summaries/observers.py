@@ -13,7 +13,7 @@ from typing import Any
 
 from modeltel import semconv
 from modeltel._observer import CallView
-from modeltel.data.inputs import InputSample, InputSummary, finish_input, sample_input
+from modeltel.summaries.inputs import InputSample, InputSummary, finish_input, sample_input
 from modeltel.summaries.outputs import summarize_output
 
 

@@ -15,18 +15,9 @@ from typing import Any
 import numpy as np
 
 from modeltel import semconv
-from modeltel.data.inputs import (
-    FRAME,
-    NDARRAY,
-    SEQUENCE,
-    SERIES,
-    TENSOR,
-    input_kind,
-    numeric_stats,
-    single_row_tensor,
-    take_rows,
-    tensor_sample,
-)
+from modeltel.data.kinds import FRAME, NDARRAY, SEQUENCE, SERIES, TENSOR, input_kind
+from modeltel.data.rows import single_row_tensor, take_rows, tensor_sample
+from modeltel.summaries.inputs import numeric_stats
 
 # Labels kept on a span: the most frequent ones. Bounded so a 1000-class softmax or an
 # integer regression target cannot produce an oversized span.

@@ -1,10 +1,9 @@
-"""Model inputs: how many rows a call carries, and a bounded summary of its features.
+"""Input summaries: a bounded sample of a prediction input's features and its statistics.
 
 Every supported input type (numpy, pandas, lists, dicts, scipy sparse, torch tensors) is
 reduced to a small sample: at most ``max_rows`` rows (evenly spaced runs of rows) and at most
 ``max_features`` leading features. All statistics are computed on that sample with whole-array
-numpy operations, so the cost of a summary is bounded whatever the batch size. Optional
-libraries are recognised by the module of the input's type, never imported here.
+numpy operations, so the cost of a summary is bounded whatever the batch size.
 """
 
 from __future__ import annotations
@@ -17,8 +16,22 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-_NUMERIC_KINDS = frozenset("fiub")
-_SEQUENCES = (list, tuple)
+from modeltel.data.kinds import (
+    _NUMERIC_KINDS,
+    FRAME,
+    MAPPING,
+    NDARRAY,
+    NUMBER,
+    SEQUENCE,
+    SERIES,
+    SPARSE,
+    TENSOR,
+    _is_missing,
+    input_kind,
+    is_columnar,
+    leading_is_rows,
+)
+from modeltel.data.rows import NOT_READ, on_host, sample_index, single_row, take_rows
 
 
 class InputSummary(NamedTuple):
@@ -34,123 +47,6 @@ class InputSummary(NamedTuple):
     min: tuple[float, ...]
     max: tuple[float, ...]
     missing: int
-
-
-# Input kinds, decided once per type: a dict lookup replaces a chain of isinstance and
-# module-name checks on every call.
-NDARRAY, TENSOR, FRAME, SERIES, SPARSE, MAPPING, SEQUENCE, NUMBER, OTHER = range(9)
-_kinds: dict[type, int] = {}
-
-
-def _classify(cls: type) -> int:
-    module = cls.__module__ or ""
-    if issubclass(cls, np.ndarray):
-        return NDARRAY
-    if module.startswith("torch") and hasattr(cls, "detach"):
-        return TENSOR
-    if module.startswith("pandas") and cls.__name__ == "DataFrame":
-        return FRAME
-    if module.startswith("pandas") and cls.__name__ == "Series":
-        return SERIES
-    if module.startswith("scipy.sparse") and hasattr(cls, "nnz"):
-        return SPARSE
-    if issubclass(cls, Mapping):
-        return MAPPING
-    if issubclass(cls, _SEQUENCES):
-        return SEQUENCE
-    if issubclass(cls, numbers.Number) and not issubclass(cls, complex):
-        return NUMBER
-    return OTHER
-
-
-def input_kind(x: Any) -> int:
-    """The kind of a prediction input or output (one of the module's kind constants)."""
-    cls = type(x)
-    kind = _kinds.get(cls)
-    if kind is None:
-        kind = _classify(cls)
-        if len(_kinds) < 4096:  # bounded even if types are made on the fly
-            _kinds[cls] = kind
-    return kind
-
-
-def is_columnar(x: Mapping[Any, Any]) -> bool:
-    """A dict of equally long column arrays/lists (a batch), as opposed to one record."""
-    if not x:
-        return False
-    lengths = set()
-    for value in x.values():
-        if isinstance(value, np.ndarray) and value.ndim >= 1:
-            lengths.add(value.shape[0])
-        elif isinstance(value, _SEQUENCES) or input_kind(value) == SERIES:
-            lengths.add(len(value))
-        else:
-            return False
-    return len(lengths) == 1
-
-
-def leading_is_rows(first: Any) -> bool:
-    return input_kind(first) in (SEQUENCE, MAPPING, NDARRAY, TENSOR)
-
-
-def batch_size(x: Any) -> int:
-    """Rows in a prediction input: 1-D inputs, scalars and single records count as one row.
-
-    >>> batch_size(np.zeros((32, 4)))
-    32
-    """
-    kind = input_kind(x)
-    if kind == NDARRAY or kind == TENSOR:
-        return int(x.shape[0]) if x.ndim >= 2 else 1
-    if kind == FRAME or kind == SPARSE:
-        return int(x.shape[0])
-    if kind == SEQUENCE:
-        if not x:
-            return 0
-        return len(x) if leading_is_rows(x[0]) else 1
-    if kind == MAPPING and is_columnar(x):
-        return len(next(iter(x.values())))
-    return 1
-
-
-# The row sample is this many evenly spaced runs of consecutive rows rather than every k-th
-# row: right after a large batch the input is out of cache, and a strided sample pays a
-# cache and TLB miss per row (measured here: 150 us for 256 rows of a 10,000-row batch, six
-# times the warm cost); a few contiguous runs stream.
-_SAMPLE_RUNS = 16
-
-
-@functools.lru_cache(maxsize=256)
-def sample_index(rows: int, max_rows: int) -> np.ndarray | None:
-    """Row positions of the summary sample, or None when every row fits the budget.
-
-    >>> sample_index(10, 256) is None
-    True
-    >>> len(sample_index(10_000, 256))
-    256
-    """
-    if rows <= max_rows:
-        return None
-    runs = min(_SAMPLE_RUNS, max_rows)
-    length = max_rows // runs
-    starts = np.linspace(0, rows - length, runs).astype(np.intp)
-    index = (starts[:, None] + np.arange(length, dtype=np.intp)).ravel()
-    index.setflags(write=False)
-    return index
-
-
-def take_rows(x: Any, max_rows: int) -> Any:
-    """The sample rows of an array, tensor or list (``x`` itself when all rows fit)."""
-    index = sample_index(len(x), max_rows)
-    if index is None:
-        return x
-    if isinstance(x, (list, tuple)):
-        return [x[i] for i in index.tolist()]
-    if type(x) is np.ndarray:
-        # take() copies the same rows as fancy indexing at less than half the cost (its
-        # generic path skips index validation per element); subclasses keep x[index].
-        return x.take(index, axis=0)
-    return x[index]
 
 
 @functools.lru_cache(maxsize=64)
@@ -212,99 +108,6 @@ def _sample_records(records: Sequence[Mapping[Any, Any]], max_rows: int, max_fea
     names = names_all[:max_features]
     columns = [np.array([r.get(k) for r in sample], dtype=object) for k in names]
     return columns, len(names_all), [str(n) for n in names]
-
-
-# numpy kind of each torch dtype the single-row shortcuts read with Tensor.tolist(); named,
-# not imported (torch is optional). Other dtypes take the numpy route.
-_TENSOR_KINDS = {
-    "torch.float64": "f", "torch.float32": "f", "torch.float16": "f", "torch.bfloat16": "f",
-    "torch.int64": "i", "torch.int32": "i", "torch.int16": "i", "torch.int8": "i",
-    "torch.uint8": "u", "torch.bool": "b",
-}
-_tensor_kinds: dict[Any, str] = {}
-
-
-def tensor_kind(dtype: Any) -> str:
-    """The numpy kind ("f", "i", "u", "b") of a torch dtype, "" for any other dtype."""
-    kind = _tensor_kinds.get(dtype)
-    if kind is None:
-        kind = _TENSOR_KINDS.get(str(dtype), "")
-        if len(_tensor_kinds) < 64:
-            _tensor_kinds[dtype] = kind
-    return kind
-
-
-def single_row_tensor(t: Any, vector_is_row: bool) -> tuple[list[Any], int, str] | None:
-    """(values, ndim, kind) of a CPU tensor holding one row, read with one ``tolist()``;
-    None for anything else. One row: at most 2-D with one leading row, or any 1-D tensor
-    when ``vector_is_row`` (an input's features; an output's 1-D is one value per row).
-
-    One torch call instead of the numpy bridge plus reshape and tolist: right after a
-    model call each of those runs cold. The values equal the numpy route's (float16 and
-    bfloat16 widen exactly either way).
-    """
-    ndim = t.dim()
-    if ndim > 2 or not t.is_cpu:
-        return None
-    if (ndim == 2 or (ndim == 1 and not vector_is_row)) and t.shape[0] != 1:
-        return None
-    kind = tensor_kind(t.dtype)
-    if not kind:
-        return None
-    values = t.tolist()
-    if ndim == 0:
-        return [values], 1, kind
-    return (values[0] if ndim == 2 else values), ndim, kind
-
-
-# ``row=`` of sample_input and DriftMonitor.sample_inputs when the caller has not read it.
-NOT_READ: Any = object()
-
-
-def single_row(x: Any, vector_is_row: bool) -> tuple[list[Any], str] | None:
-    """(values, numpy kind) of a numpy array or CPU tensor holding one row, read with one
-    ``tolist()``; None for anything else. The shapes are ``single_row_tensor``'s.
-
-    >>> single_row(np.array([[1.0, 2.0]]), True)
-    ([1.0, 2.0], 'f')
-    """
-    kind = input_kind(x)
-    if kind == NDARRAY:
-        ndim = x.ndim
-        if ndim > 2 or ((ndim == 2 or (ndim == 1 and not vector_is_row)) and x.shape[0] != 1):
-            return None
-        return x.reshape(-1).tolist(), x.dtype.kind
-    if kind == TENSOR:
-        found = single_row_tensor(x, vector_is_row)
-        return None if found is None else (found[0], found[2])
-    return None
-
-
-def tensor_sample(x: Any, max_rows: int, on_device: bool) -> np.ndarray | None:
-    """A CPU tensor as a zero-copy numpy view (sampling then happens in numpy, which costs
-    far fewer calls than doing it in torch); a tensor on an accelerator is row-sampled
-    first so only the sample moves, or None when ``on_device`` is off."""
-    t = x.detach() if x.requires_grad else x
-    if not t.is_cpu:
-        if not on_device:
-            return None
-        if t.dim() >= 1:
-            t = take_rows(t, max_rows)
-        t = t.cpu()
-    try:
-        return t.numpy()
-    except TypeError:  # bfloat16 and other dtypes numpy lacks
-        return t.float().numpy()
-
-
-def on_host(x: Any, max_rows: int, device_summaries: bool) -> tuple[Any, int] | None:
-    """(input, kind) with a tensor turned into a numpy array (row-sampled first when it is
-    on an accelerator); None when it must stay on its device."""
-    kind = input_kind(x)
-    if kind != TENSOR:
-        return x, kind
-    array = tensor_sample(x, max_rows, device_summaries)
-    return None if array is None else (array, NDARRAY)
 
 
 def _sample(x: Any, kind: int, max_rows: int, max_features: int):
@@ -449,10 +252,6 @@ def _names_list(names: Sequence[Any], limit: int) -> Sequence[str]:
         return names[:limit]
     listed = names[:limit].tolist() if isinstance(names, np.ndarray) else list(names[:limit])
     return listed if all(isinstance(n, str) for n in listed) else [str(n) for n in listed]
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
 
 
 class InputSample(NamedTuple):
