@@ -373,13 +373,13 @@ def test_single_row_outputs_take_a_python_path_that_counts_like_the_general_one(
     settings = modeltel.config.Settings()
     fast = DriftMonitor("fast", None, reference, settings)
     plain = DriftMonitor("plain", None, reference, settings)
-    general = drift._one_prediction
+    general = drift.one_prediction
     for i in range(300):
         y = outputs[i % len(outputs)]
         fast.observe_outputs(y, 1)
-        monkeypatch.setattr(drift, "_one_prediction", lambda y: None)
+        monkeypatch.setattr(drift, "one_prediction", lambda y: None)
         plain.observe_outputs(y, 1)
-        monkeypatch.setattr(drift, "_one_prediction", general)
+        monkeypatch.setattr(drift, "one_prediction", general)
     a, b = fast.outputs.snapshot(), plain.outputs.snapshot()
     assert a.rows == b.rows == 300
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.sums, b.sums, equal_nan=True)
@@ -425,8 +425,8 @@ def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
+    from modeltel.drift.layout import category_codes
     from modeltel.drift.reference import category_key
-    from modeltel.drift.window import category_codes
 
     index = {"1": 0, "2": 1, "a": 2, "2.5": 3}
     # Small non-negative integers take the bincount path; negative and large ones np.unique's.

@@ -11,7 +11,8 @@ from modeltel.drift.reference import Reference
 from modeltel.drift.snapshot import WindowSnapshot
 from modeltel.errors import InvalidReferenceError, ModeltelError, WindowError
 from modeltel.instrumentation.callables import monitor, wrap
-from modeltel.labels.store import LabelSummary, last_prediction_ids, prediction_ids
+from modeltel.labels.ids import last_prediction_ids, prediction_ids
+from modeltel.labels.matching import LabelSummary
 from modeltel.report.html import save_window, write_report
 
 __all__ = [

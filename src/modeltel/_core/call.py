@@ -24,7 +24,7 @@ from modeltel._core.telemetry import Telemetry
 from modeltel._sdk.span_attributes import set_prevalidated
 from modeltel.data.kinds import batch_size
 from modeltel.data.rows import NOT_READ, single_row
-from modeltel.labels.store import PredictionIds, current_supplied_ids, set_last_ids
+from modeltel.labels.ids import PredictionIds, current_supplied_ids, set_last_ids
 
 # Not yet read for this call (a lazily read value may itself be None).
 _UNREAD: Any = object()

@@ -16,7 +16,7 @@ from modeltel._core.label_store import store
 from modeltel._core.telemetry import Telemetry, default_telemetry
 from modeltel.errors import ModeltelTypeError, ModeltelValueError
 from modeltel.labels.join import checked, model_attributes, per_row, quality_points
-from modeltel.labels.store import INVALID, UNKNOWN_CLASS, LabelSummary, rejected
+from modeltel.labels.matching import INVALID, UNKNOWN_CLASS, LabelSummary, rejected
 
 # Span links per label span: enough for a batch of labels, bounded for the exporter.
 MAX_LINKS = 128

@@ -36,7 +36,7 @@ from modeltel.errors import ModeltelValueError
 from modeltel.labels.estimates import EstimateWindow
 from modeltel.labels.join import estimate_points, quality_points
 from modeltel.labels.observer import LabelObserver
-from modeltel.labels.store import PerformanceWindow
+from modeltel.labels.window import PerformanceWindow
 from modeltel.prediction_logs.observer import PredictionLogObserver
 from modeltel.summaries.observers import InputSummaryObserver, OutputSummaryObserver
 

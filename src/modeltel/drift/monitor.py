@@ -9,16 +9,15 @@ counts (drift/points.py).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from modeltel.config import Settings
-from modeltel.data.kinds import FRAME, MAPPING, NDARRAY, SEQUENCE, is_columnar, leading_is_rows
-from modeltel.data.rows import NOT_READ, on_host, sample_index, single_row, take_rows
+from modeltel.data.rows import NOT_READ, single_row
 from modeltel.drift import methods
+from modeltel.drift.layout import MISSING, QUALITY_KINDS, TYPE_MISMATCH
 from modeltel.drift.reference import (
     NumericProfile,
     Reference,
@@ -26,7 +25,16 @@ from modeltel.drift.reference import (
     reconstruction_error,
     table_columns,
 )
-from modeltel.drift.window import MISSING, QUALITY_KINDS, TYPE_MISMATCH, DriftWindow
+from modeltel.drift.sampling import (
+    numbers_or_nan,
+    numeric_row,
+    one_prediction,
+    output_sample,
+    pick,
+    row_sample,
+    sample_length,
+)
+from modeltel.drift.window import DriftWindow
 
 _logger = logging.getLogger("modeltel")
 
@@ -123,11 +131,11 @@ class DriftMonitor:
         if rows <= 0:
             return 0
         if rows == 1 and self._all_numeric:
-            values = _numeric_row(single_row(x, True) if row is NOT_READ else row, self._width)
+            values = numeric_row(single_row(x, True) if row is NOT_READ else row, self._width)
             if values is not None:
                 return self.inputs.add_row(values)
         budget = self._rows_binned(rows)
-        sample = _row_sample(x, budget, self.settings.device_summaries)
+        sample = row_sample(x, budget, self.settings.device_summaries)
         if sample is None:
             return 0
         # take_rows gathers an array's sample into a new one only when it samples.
@@ -136,7 +144,7 @@ class DriftMonitor:
     def add_inputs(self, pending: DriftSample, names_hint: Sequence[str] | None) -> int:
         """The second half of ``observe_inputs``: bin the sample into the input window."""
         sample, rows, _ = pending
-        sampled_rows = _length(sample)
+        sampled_rows = sample_length(sample)
         if sampled_rows == 0:
             return 0
         weight = rows / sampled_rows
@@ -166,7 +174,7 @@ class DriftMonitor:
         if self.outputs is None or rows <= 0:
             return
         if rows == 1:
-            value = _one_prediction(y)
+            value = one_prediction(y)
             if value is not None:
                 if not self._numeric_predictions:
                     # A class label, or the predicted class of a row of scores: coded by value.
@@ -175,7 +183,7 @@ class DriftMonitor:
                 if self._numeric_output_row:
                     self.outputs.add_row([value])
                     return
-        values = _output_sample(y, self._rows_binned(rows), self.settings.device_summaries)
+        values = output_sample(y, self._rows_binned(rows), self.settings.device_summaries)
         if values is None:
             return
         if values.ndim == 2 and values.shape[1] > 1:
@@ -230,7 +238,7 @@ class DriftMonitor:
         accounted = np.zeros(numeric.shape, dtype=bool)
         absent = 0
         for k, position in enumerate(layout.numeric):
-            values = _pick(layout.names[position], position, by_name, positional, use_names)
+            values = pick(layout.names[position], position, by_name, positional, use_names)
             if values is None:
                 quality[position, MISSING] += sampled_rows  # an absent feature is missing
                 accounted[:, k] = True
@@ -238,13 +246,13 @@ class DriftMonitor:
                 continue
             as_float = numeric_column(values)
             if as_float is None:
-                as_float, mismatched = _numbers_or_nan(values)
+                as_float, mismatched = numbers_or_nan(values)
                 quality[position, TYPE_MISMATCH] += mismatched.sum()
                 accounted[:, k] = mismatched
             numeric[:, k] = as_float
         categorical = []
         for position in layout.categorical:
-            values = _pick(layout.names[position], position, by_name, positional, use_names)
+            values = pick(layout.names[position], position, by_name, positional, use_names)
             if values is None:  # counted as missing by the window, like any None
                 values = np.full(sampled_rows, None, dtype=object)
                 absent += 1
@@ -341,90 +349,3 @@ def _scores(window: DriftWindow, snapshot: Any, names: Sequence[str]) -> Iterato
             yield name, method, score
 
 
-def _pick(name: str, position: int, by_name: dict[str, Any], positional: list[Any], use_names: bool) -> Any:
-    if use_names:
-        return by_name.get(name)
-    return positional[position] if position < len(positional) else None
-
-
-def _numbers_or_nan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Floats for a mixed object column: numbers kept; anything else NaN, flagged in the
-    returned mask (a type mismatch). Loops over the row sample only."""
-    out = np.full(len(values), np.nan)
-    mismatched = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            continue
-        if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_, np.complexfloating)):
-            out[i] = float(v)
-        else:
-            mismatched[i] = True
-    return out, mismatched
-
-
-def _numeric_row(found: tuple[list[Any], str] | None, width: int) -> list[Any] | None:
-    """The values of a one-row numeric array or CPU tensor of ``width`` features (1-D or one
-    leading row; ``found`` is what single_row read of it), as Python numbers; None for
-    anything else (the general path handles it)."""
-    if found is None or found[1] not in "fiu" or len(found[0]) != width:
-        return None
-    return found[0]
-
-
-def _one_prediction(y: Any) -> Any:
-    """The prediction of a one-row numeric output as a Python number: the value of a one-value
-    output, the predicted class (first largest) of a row of scores; None for anything else
-    (NaN scores, an empty row, other types, a tensor on an accelerator: the general path
-    handles them)."""
-    found = single_row(y, False)
-    if found is None or found[1] not in "fiub" or not found[0]:
-        return None
-    row = found[0]
-    if len(row) == 1:
-        return row[0]
-    if any(map(math.isnan, row)):
-        return None
-    return row.index(max(row))  # numpy's argmax: the first of equal maxima
-
-
-def _row_sample(x: Any, max_rows: int, device_summaries: bool) -> Any:
-    host = on_host(x, max_rows, device_summaries)
-    if host is None:
-        return None
-    x, kind = host
-    if kind == NDARRAY:
-        return x if x.ndim <= 1 else take_rows(x, max_rows)
-    if kind == FRAME:
-        index = sample_index(len(x), max_rows)
-        return x if index is None else x.iloc[index]
-    if kind == MAPPING:
-        if is_columnar(x):  # a dict of columns: sample each column the same way
-            return {k: take_rows(np.asarray(v), max_rows) for k, v in x.items()}
-        return [x]  # one record
-    if kind == SEQUENCE:
-        return take_rows(list(x), max_rows) if x and leading_is_rows(x[0]) else [list(x)]
-    return None
-
-
-def _output_sample(y: Any, max_rows: int, device_summaries: bool) -> np.ndarray | None:
-    """Sampled rows of a prediction output (a 1-D output is one prediction per row)."""
-    host = on_host(y, max_rows, device_summaries)
-    if host is None:
-        return None
-    y, kind = host
-    if kind != NDARRAY:
-        try:
-            y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-        except (TypeError, ValueError):
-            return None
-    if y.ndim == 0:
-        y = y.reshape(1)
-    return take_rows(y, max_rows)
-
-
-def _length(sample: Any) -> int:
-    if isinstance(sample, np.ndarray):
-        return 1 if sample.ndim <= 1 else int(sample.shape[0])
-    if isinstance(sample, dict):
-        return len(next(iter(sample.values()), []))
-    return len(sample)

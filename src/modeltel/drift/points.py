@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from modeltel import semconv
+from modeltel.drift.layout import QUALITY_KINDS
 from modeltel.drift.monitor import DriftMonitor
-from modeltel.drift.window import QUALITY_KINDS
 
 Point = tuple[float, dict[str, Any]]
 

@@ -12,20 +12,19 @@ per row.
 from __future__ import annotations
 
 import contextlib
-import math
 import operator
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from modeltel import _forksafe as forksafe
-from modeltel.drift.binning import GridBinner, exact_slots
-from modeltel.drift.reference import CategoricalProfile, NumericProfile, category_key
+from modeltel.drift.binning import exact_slots
+from modeltel.drift.counting import count_rows
+from modeltel.drift.layout import GRID_MIN_ROWS, QUALITY_KINDS, Block, Layout
 
 BLOCKS = 10  # the window moves in steps of a tenth of its length
 # Sampled rows a row window keeps at least (up to its row count): large batches are binned
@@ -42,104 +41,13 @@ PENDING_CELLS = 131_072
 # Full buffers waiting for the binning thread before the next one waits for it too.
 MAX_QUEUED = 4
 
-# Buffers of at least this many rows are binned through the lookup tables (binning.py).
-GRID_MIN_ROWS = 32
-
-# Data quality kinds, in column order of the quality arrays.
-QUALITY_KINDS = ("missing", "out_of_range", "unseen_category", "type_mismatch")
-MISSING, OUT_OF_RANGE, UNSEEN, TYPE_MISMATCH = range(4)
 
 
-@dataclass
-class Block:
-    """Counts for one slice of the window."""
-
-    counts: np.ndarray  # (features, slots) weighted rows per bin
-    sums: np.ndarray  # (features, slots) weighted sum of values per bin (numeric features)
-    rows: float = 0.0
-    sampled: int = 0  # rows actually binned (the others are represented by their weights)
-    error_sum: float = 0.0  # multivariate: weighted sum of reconstruction errors
-    error_rows: float = 0.0
-    started: float = field(default_factory=lambda: time.monotonic())
 
 
-class Layout:
-    """How a reference's features map onto a (features, slots) count array.
-
-    Numeric feature j with n+1 edges uses slots 0..n+1: underflow, n bins, overflow.
-    Categorical feature j with k categories uses slots 0..k: one per category, then "other".
-    """
-
-    def __init__(self, profiles: list[Any]) -> None:
-        self.names = [p.name for p in profiles]
-        self.numeric = [i for i, p in enumerate(profiles) if isinstance(p, NumericProfile) and p.edges]
-        self.categorical = [i for i, p in enumerate(profiles) if isinstance(p, CategoricalProfile)]
-        widths = [len(p.proportions) for p in profiles]
-        self.slots = max(widths) if widths else 1
-        self.profiles = profiles
-        # Padded edges for one vectorised comparison over all numeric features: +inf pads
-        # never compare true, so each feature counts only its own edges.
-        n_edges = max((len(profiles[i].edges) for i in self.numeric), default=0)
-        self.edges = np.full((len(self.numeric), n_edges), np.inf)
-        self.last_edge_index = np.zeros(len(self.numeric), dtype=np.intp)
-        for row, i in enumerate(self.numeric):
-            e = profiles[i].edges
-            self.edges[row, : len(e)] = e
-            self.last_edge_index[row] = len(e) - 1
-        self.last_edge = self.edges[np.arange(len(self.numeric)), self.last_edge_index] if self.numeric else np.empty(0)
-        # Lookup tables for buffers of many rows: 11 bytes per cell, within 64K cells per window
-        # (~720 KB) but at least 64 per feature. Fewer, larger cells would stay in cache better
-        # but leave skewed features' crowded edges to the exact comparison (lognormal data:
-        # 71% of values at 819 cells per feature, 29% at 4,096).
-        self.grid: GridBinner | None = None
-        if self.numeric and n_edges < 250:
-            try:
-                self.grid = GridBinner(self.edges, self.last_edge_index, max(64, min(4096, 65_536 // len(self.numeric))))
-            except (ValueError, FloatingPointError, OverflowError):  # odd edges: compare them directly
-                self.grid = None
-        # True when the numeric features are exactly columns 0..n-1 (no gather needed).
-        self.numeric_is_prefix = self.numeric == list(range(len(self.numeric)))
-        # The numeric features' rows in per-feature arrays: a slice when they lead (a view,
-        # cheaper than gathering by a list of positions).
-        self.numeric_rows: slice | list[int] = slice(0, len(self.numeric)) if self.numeric_is_prefix else self.numeric
-        self.numeric_positions = np.arange(len(self.numeric))
-        # Column 1 + slot of each numeric feature in a (features, 1 + slots) bincount.
-        self.numeric_bases = 1 + np.arange(len(self.numeric), dtype=np.intp) * (self.slots + 1)
-        self.category_index = [
-            {c: k for k, c in enumerate(profiles[i].categories)} for i in self.categorical
-        ]
-
-    def reference_proportions(self, position: int) -> np.ndarray:
-        return np.asarray(self.profiles[position].proportions, dtype=np.float64)
 
 
-def category_codes(values: np.ndarray, index: dict[str, int], other: int) -> tuple[np.ndarray, np.ndarray]:
-    """(missing mask, code of every present value) for one categorical column: its position in
-    the reference's categories, ``other`` for an unseen one.
 
-    Typed arrays (numeric class labels, numpy strings) look up each distinct value once
-    (np.unique) instead of every row: a buffer of class labels holds a handful of distinct
-    values. Object arrays take the per-value path: equality would merge values whose names
-    differ (``True == 1``).
-    """
-    kind = values.dtype.kind
-    if kind == "O":
-        missing = np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values))
-        present = values[~missing]
-        return missing, np.fromiter((index.get(category_key(v), other) for v in present), np.intp, len(present))
-    if kind in "iu" and values.size and values.ndim == 1:
-        # Small non-negative integers (predicted classes, argmax indices): a bincount finds the
-        # distinct values without np.unique's sort (~5x faster on a 256-row sample).
-        low, high = int(values.min()), int(values.max())
-        if low >= 0 and high < 4096:
-            seen = np.flatnonzero(np.bincount(values, minlength=high + 1)).tolist()
-            lookup = np.full(high + 1, other, dtype=np.intp)
-            lookup[seen] = [index.get(category_key(u), other) for u in seen]
-            return np.zeros(len(values), dtype=bool), lookup.take(values)
-    missing = np.isnan(values) if kind in "fc" else np.zeros(len(values), dtype=bool)
-    uniques, inverse = np.unique(values[~missing] if kind in "fc" else values, return_inverse=True)
-    lookup = np.fromiter((index.get(category_key(u), other) for u in uniques), np.intp, len(uniques))
-    return missing, lookup[inverse.reshape(-1)]
 
 
 class DriftWindow:
@@ -405,102 +313,24 @@ class DriftWindow:
     ) -> None:
         """Add binned rows, each with its own weight, to their blocks (``segments``: each
         block and its first row, in row order) and to the cumulative counts."""
-        layout = self.layout
-        d, slots = len(layout.names), layout.slots
         n_segments = len(segments)
         # Segment of every row: one bincount covers all blocks, offset per segment.
         segment_of_row = (
             None if n_segments == 1
             else np.repeat(np.arange(n_segments), np.diff([start for _, start in segments] + [len(weights)]))
         )
-        counts = np.zeros((n_segments, d, slots))
-        sums = np.zeros((n_segments, d, slots)) if self.track_sums else None
-        error_sum = np.zeros(n_segments)
-        error_rows = np.zeros(n_segments)
-        quality = self._quality
-        if numeric is not None and numeric.size:
-            bins, missing = self.bin_numeric(numeric)
-            # One bincount over (segment, feature, 1 + slot): NaN's slot -1 lands in column 0,
-            # so counts, missing and out-of-range weights all come out of the same pass.
-            n_numeric, width = numeric.shape[1], slots + 1
-            cells = n_numeric * width
-            index = bins + layout.numeric_bases
-            if segment_of_row is not None:
-                index += (segment_of_row * cells)[:, None]
-            index = index.ravel()
-            # A buffer of rows of one weight (a few calls' samples of the same size, or
-            # single-row calls) counts rows and scales once: cheaper than a weight per cell.
-            weight = float(weights[0])
-            uniform = not (weights != weight).any()
-            shape = (n_segments, n_numeric, width)
-            if uniform:
-                binned = np.bincount(index, minlength=n_segments * cells).reshape(shape) * weight
-            else:
-                cell_weights = np.repeat(weights, n_numeric)
-                binned = np.bincount(index, weights=cell_weights, minlength=n_segments * cells).reshape(shape)
-            numeric_rows = layout.numeric_rows
-            counts[:, numeric_rows] += binned[:, :, 1:]
-            if sums is not None:
-                with np.errstate(invalid="ignore"):
-                    if uniform:
-                        summed = np.bincount(index, weights=numeric.ravel(), minlength=n_segments * cells) * weight
-                    else:
-                        summed = np.bincount(index, weights=numeric.ravel() * cell_weights, minlength=n_segments * cells)
-                sums[:, numeric_rows] += summed.reshape(shape)[:, :, 1:]
-            total = binned[0] if n_segments == 1 else binned.sum(axis=0)
-            missing_weight = total[:, 0]
-            if accounted is not None:  # NaN because of an issue already counted: not missing
-                missing_weight = missing_weight - ((missing & accounted) * weights[:, None]).sum(axis=0)
-            quality[numeric_rows, MISSING] += missing_weight
-            quality[numeric_rows, OUT_OF_RANGE] += total[:, 1] + total[layout.numeric_positions, layout.last_edge_index + 2]
-            self._add_errors(numeric, weights, segment_of_row, error_sum, error_rows)
-        for position, values, index in zip(layout.categorical, categorical, layout.category_index):
-            other = len(index)
-            missing, codes = category_codes(values, index, other)
-            present = weights[~missing]
-            if segment_of_row is not None:
-                codes = codes + segment_of_row[~missing] * (other + 1)
-            counts[:, position, : other + 1] += np.bincount(
-                codes, weights=present, minlength=n_segments * (other + 1)
-            ).reshape(n_segments, other + 1)
-            quality[position, MISSING] += weights[missing].sum()
-            quality[position, UNSEEN] += present[codes % (other + 1) == other].sum()
+        counted = count_rows(
+            self.layout, numeric, categorical, weights, accounted, n_segments, segment_of_row,
+            self.bin_numeric, self._quality, self.track_sums, self.errors, self.errors_max_rows,
+        )
         for k, (block, _) in enumerate(segments):
-            block.counts += counts[k]
-            if sums is not None:
-                block.sums += sums[k]
-            block.error_sum += float(error_sum[k])
-            block.error_rows += float(error_rows[k])
+            block.counts += counted.counts[k]
+            if counted.sums is not None:
+                block.sums += counted.sums[k]
+            block.error_sum += float(counted.error_sum[k])
+            block.error_rows += float(counted.error_rows[k])
         if self.track_distribution:
-            self._distribution += counts[0] if n_segments == 1 else counts.sum(axis=0)
-
-    def _add_errors(
-        self, numeric: np.ndarray, weights: np.ndarray, segment_of_row: np.ndarray | None,
-        error_sum: np.ndarray, error_rows: np.ndarray,
-    ) -> None:
-        """Multivariate reconstruction errors of (at most errors_max_rows of) the binned rows:
-        each segment's picked rows' weighted mean error stands for all its rows."""
-        if self.errors is None:
-            return
-        rows = len(numeric)
-        picked = slice(None) if rows <= self.errors_max_rows else np.linspace(0, rows - 1, self.errors_max_rows).astype(np.intp)
-        errors = self.errors(numeric[picked])
-        if errors is None or not errors.size:
-            return
-        chosen = weights[picked]
-        if segment_of_row is None:
-            total = float(weights.sum())
-            error_sum[0] += float(errors @ chosen) / float(chosen.sum()) * total
-            error_rows[0] += total
-            return
-        n = len(error_sum)
-        picked_segments = segment_of_row[picked]
-        weighted = np.bincount(picked_segments, weights=errors * chosen, minlength=n)
-        chosen_weight = np.bincount(picked_segments, weights=chosen, minlength=n)
-        total = np.bincount(segment_of_row, weights=weights, minlength=n)
-        has = chosen_weight > 0  # a segment none of whose rows were picked adds no error
-        error_sum[has] += weighted[has] / chosen_weight[has] * total[has]
-        error_rows[has] += total[has]
+            self._distribution += counted.counts[0] if n_segments == 1 else counted.counts.sum(axis=0)
 
     def _rotate(self) -> Block:
         """The block to add to, starting a new one when the current slice is full."""

@@ -15,20 +15,14 @@ import numpy as np
 
 from modeltel import semconv
 from modeltel.labels.estimates import EstimateWindow
+from modeltel.labels.matching import ClassMatcher, label_row, numeric_label, scalar_label
 from modeltel.labels.metrics import (
     classification_metrics,
     exact_match_accuracy,
     regression_metrics,
 )
-from modeltel.labels.store import (
-    ClassMatcher,
-    PerformanceWindow,
-    Resolved,
-    StoredBatch,
-    label_row,
-    numeric_label,
-    scalar_label,
-)
+from modeltel.labels.store import Resolved, StoredBatch
+from modeltel.labels.window import PerformanceWindow
 from modeltel.summaries.outputs import PROBA_OPERATIONS, looks_like_probabilities
 
 # Span links per label span: enough for a batch of labels, bounded for the exporter.
