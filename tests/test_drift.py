@@ -503,20 +503,34 @@ def test_threads_adding_while_others_bin_and_read_lose_no_rows():
     rows = RNG.normal(size=(4, 1500, 3))
     snapshots = []
     done = threading.Event()
+    reading = threading.Event()
+    at_half = threading.Semaphore(0)
+    half = rows.shape[1] // 2
 
     def add(k):
+        # The first half before the reader starts (adding threads bin full buffers among
+        # themselves), the second while it reads (the reader bins what it finds pending):
+        # each kind of thread is seen binning whatever the scheduling.
         for i in range(rows.shape[1]):
+            if i == half:
+                at_half.release()
+                reading.wait()
             window.add(rows[k, i : i + 1], [], 1, 1.0)
 
     def read():
+        snapshots.append(window.snapshot())
+        reading.set()
         while not done.is_set():
             snapshots.append(window.snapshot())
 
     workers = [threading.Thread(target=add, args=(k,)) for k in range(4)]
     reader = threading.Thread(target=read)
-    reader.start()
     for w in workers:
         w.start()
+    for _ in workers:  # every first half added
+        at_half.acquire()
+    assert bins, "full buffers were binned by the adding threads"
+    reader.start()
     for w in workers:
         w.join()
     done.set()
