@@ -184,7 +184,7 @@ def test_single_row_tensor_inputs_read_directly_match_the_numpy_route(values, dt
 )
 def test_first_row_rejection_never_changes_the_probability_check(rows, width, dtype, kind, seed):
     # The Python check of the first row may only reject what the full check rejects too.
-    from modeltel.summaries import outputs
+    from modeltel.data import probabilities as outputs
 
     rng = np.random.default_rng(seed)
     p = rng.dirichlet(np.ones(width), size=rows)

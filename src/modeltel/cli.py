@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from modeltel.drift.reference import InvalidReferenceError, Reference
-from modeltel.drift.snapshot import WindowError
 from modeltel.drift.snapshot import read_table as _read_table
+from modeltel.errors import WindowError
 
 
 def _names(raw: str | None) -> list[str]:

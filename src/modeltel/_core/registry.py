@@ -20,8 +20,8 @@ from modeltel._core.telemetry import Telemetry
 from modeltel.alerts.thresholds import check_callback, check_thresholds
 from modeltel.config import Settings, _validated
 from modeltel.drift.reference import Reference
-from modeltel.drift.snapshot import WindowError, use_finder
-from modeltel.errors import ModeltelTypeError, ModeltelValueError
+from modeltel.drift.snapshot import use_finder
+from modeltel.errors import ModeltelTypeError, ModeltelValueError, WindowError
 
 _revisions = itertools.count(1)
 

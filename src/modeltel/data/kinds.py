@@ -115,7 +115,3 @@ def tensor_kind(dtype: Any) -> str:
         if len(_tensor_kinds) < 64:
             _tensor_kinds[dtype] = kind
     return kind
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)

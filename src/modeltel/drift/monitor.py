@@ -15,15 +15,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from modeltel.config import Settings
+from modeltel.data.columns import numeric_column, table_columns
+from modeltel.data.probabilities import predicted_class
 from modeltel.data.rows import NOT_READ, single_row
 from modeltel.drift import methods
 from modeltel.drift.layout import MISSING, QUALITY_KINDS, TYPE_MISMATCH
 from modeltel.drift.reference import (
     NumericProfile,
     Reference,
-    numeric_column,
     reconstruction_error,
-    table_columns,
 )
 from modeltel.drift.sampling import (
     numbers_or_nan,
@@ -187,7 +187,7 @@ class DriftMonitor:
         if values is None:
             return
         if values.ndim == 2 and values.shape[1] > 1:
-            values = values.argmax(axis=1)  # probability rows: the predicted class, as in the reference
+            values = predicted_class(values)  # probability rows: the predicted class, as in the reference
         values = values.reshape(-1)
         if values.size == 0:
             return

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,45 +21,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from modeltel._json import read_json, write_atomically
-from modeltel.drift.reference import (
-    CategoricalProfile,
-    FeatureProfile,
-    InvalidReferenceError,
-    NumericProfile,
-    Reference,
-    bin_index,
-    category_key,
-    numeric_column,
-    table_columns,
+from modeltel.data.columns import table_columns
+from modeltel.drift.feature_window import (
+    FeatureWindow,
+    _absent,
+    _check_shape,
+    _feature_from_dict,
+    _from_counts,
+    _number,
+    _prediction_values,
+    _profile_values,
+    _type,
 )
-from modeltel.errors import WindowError
+from modeltel.drift.profiles import FeatureProfile, NumericProfile
+from modeltel.drift.reference import Reference
+from modeltel.errors import InvalidReferenceError, WindowError
 
 SCHEMA = "modeltel.window/v1"
-# Same kinds, same order as the live window's data quality counters (drift_window.QUALITY_KINDS).
-QUALITY_KINDS = ("missing", "out_of_range", "unseen_category", "type_mismatch")
-KINDS = ("numeric", "categorical")
-
-
-@dataclass
-class FeatureWindow:
-    """Current counts of one feature in its reference's bins (``len(counts)`` equals the
-    length of the reference profile's ``proportions``)."""
-
-    name: str
-    kind: str
-    counts: list[float]
-    # Sum of the values in each bin (numeric features): the current bin means for the
-    # Wasserstein distance. None when unknown.
-    sums: list[float] | None = None
-    quality: dict[str, float] = field(default_factory=lambda: dict.fromkeys(QUALITY_KINDS, 0.0))
-
-    @property
-    def total(self) -> float:
-        """Rows with a value in some bin (missing values are in ``quality``, not here)."""
-        return float(sum(self.counts))
 
 
 @dataclass
@@ -305,106 +283,6 @@ def reference_digest(reference: Reference) -> str:
 
 # --- profiling ----------------------------------------------------------------------------
 
-# Elementwise tests over object columns: numpy runs them in its C loop, not a Python one.
-_is_missing = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and math.isnan(v)), 1, 1)
-_is_number = np.frompyfunc(
-    lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)), 1, 1
-)
-_category_keys = np.frompyfunc(category_key, 1, 1)
-
-
-def _quality(**counts: float) -> dict[str, float]:
-    return {kind: float(counts.get(kind, 0.0)) for kind in QUALITY_KINDS}
-
-
-def _absent(profile: FeatureProfile, rows: int) -> FeatureWindow:
-    """A reference feature the data lacks: every row missing, as the live window counts it.
-    (A numeric feature without edges is not tracked live at all, so it counts nothing.)"""
-    tracked = not (isinstance(profile, NumericProfile) and not profile.edges)
-    width = len(profile.proportions)
-    return FeatureWindow(
-        profile.name, profile.kind, [0.0] * width,
-        [0.0] * width if isinstance(profile, NumericProfile) else None,
-        _quality(missing=rows if tracked else 0),
-    )
-
-
-def _profile_values(profile: FeatureProfile, values: np.ndarray) -> FeatureWindow:
-    if isinstance(profile, NumericProfile):
-        return _numeric_window(profile, np.asarray(values))
-    return _categorical_window(profile, np.asarray(values))
-
-
-def _numeric_window(profile: NumericProfile, values: np.ndarray) -> FeatureWindow:
-    width = len(profile.proportions)
-    if not profile.edges:
-        # The reference saw no values, so the live window does not track this feature.
-        return FeatureWindow(profile.name, profile.kind, [0.0] * width, [0.0] * width, _quality())
-    as_float = numeric_column(values)
-    mismatched = 0
-    if as_float is None:
-        # Mixed column: numbers kept, anything else is a type mismatch (as the live window).
-        objects = values.astype(object)
-        missing = _is_missing(objects).astype(bool)
-        numbers = _is_number(objects).astype(bool) & ~missing
-        mismatched = int((~missing & ~numbers).sum())
-        as_float = np.full(values.shape[0], np.nan)
-        as_float[numbers] = objects[numbers].astype(np.float64)
-    present = ~np.isnan(as_float)
-    # NaN among the numbers is missing; type mismatches are counted once, as mismatches.
-    missing_count = int((~present).sum()) - mismatched
-    edges = np.asarray(profile.edges, dtype=np.float64)
-    index = bin_index(as_float[present], edges)
-    counts = np.bincount(index, minlength=edges.size + 1).astype(np.float64)
-    sums = np.bincount(index, weights=as_float[present], minlength=edges.size + 1)
-    return FeatureWindow(
-        profile.name, profile.kind, counts.tolist(), sums.tolist(),
-        _quality(missing=missing_count, out_of_range=counts[0] + counts[-1], type_mismatch=mismatched),
-    )
-
-
-def _categorical_window(profile: CategoricalProfile, values: np.ndarray) -> FeatureWindow:
-    objects = values.astype(object)
-    missing = _is_missing(objects).astype(bool) if objects.size else np.zeros(0, dtype=bool)
-    other = len(profile.categories)
-    present = objects[~missing]
-    if present.size:
-        # Map each distinct key once (a loop over categories, not rows), then index.
-        keys, inverse = np.unique(_category_keys(present).astype(str), return_inverse=True)
-        lookup = {c: k for k, c in enumerate(profile.categories)}
-        codes = np.array([lookup.get(k, other) for k in keys], dtype=np.intp)[inverse.reshape(-1)]
-    else:
-        codes = np.zeros(0, dtype=np.intp)
-    counts = np.bincount(codes, minlength=other + 1).astype(np.float64)
-    return FeatureWindow(
-        profile.name, profile.kind, counts.tolist(), None,
-        _quality(missing=missing.sum(), unseen_category=counts[other]),
-    )
-
-
-def _prediction_values(predictions: Any) -> np.ndarray:
-    """Predictions as one value per row, as the reference profiled them (argmax of
-    probability rows)."""
-    module = type(predictions).__module__ or ""
-    if module.startswith("torch") and hasattr(predictions, "detach"):
-        predictions = predictions.detach().cpu().numpy()
-    values = np.asarray(predictions)
-    if values.ndim == 2 and values.shape[1] > 1:
-        values = values.argmax(axis=1)
-    return values.reshape(-1)
-
-
-def _from_counts(profile: FeatureProfile, counts: np.ndarray, sums: np.ndarray, quality: np.ndarray | None) -> FeatureWindow:
-    """A feature of a live window: the layout pads every feature to the widest, so cut to
-    this profile's own bins."""
-    width = len(profile.proportions)
-    numeric = isinstance(profile, NumericProfile)
-    q = dict(zip(QUALITY_KINDS, (float(v) for v in quality))) if quality is not None else _quality()
-    return FeatureWindow(
-        profile.name, profile.kind, counts[:width].astype(np.float64).tolist(),
-        sums[:width].astype(np.float64).tolist() if numeric else None, q,
-    )
-
 
 def _no_models(model: Any, version: str | None) -> Any:
     raise WindowError("no model has made predictions in this process")
@@ -421,66 +299,6 @@ def use_finder(find: Callable[[Any, str | None], Any]) -> None:
 
 
 # --- validation ---------------------------------------------------------------------------
-
-
-def _type(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise WindowError(f"{where} must be a non-negative number, got {value!r}")
-    return float(value)
-
-
-def _numbers(value: Any, where: str, finite: bool = True) -> list[float]:
-    if not isinstance(value, list) or not value:
-        raise WindowError(f"{where} must be a non-empty list of numbers, got {_type(value)}")
-    for k, v in enumerate(value):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (finite and not math.isfinite(v)):
-            raise WindowError(f"{where}[{k}] must be a {'finite ' if finite else ''}number, got {v!r}")
-    return [float(v) for v in value]
-
-
-def _feature_from_dict(data: Any, where: str) -> FeatureWindow:
-    if not isinstance(data, dict):
-        raise WindowError(f"{where} must be an object, got {_type(data)}")
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        raise WindowError(f"{where}: name must be a non-empty string, got {name!r}")
-    where = f"{where} ({name!r})"
-    kind = data.get("kind")
-    if kind not in KINDS:
-        raise WindowError(f"{where}: kind must be one of {list(KINDS)}, got {kind!r}")
-    counts = _numbers(data.get("counts"), f"{where}: counts")
-    if any(c < 0 for c in counts):
-        raise WindowError(f"{where}: counts must not be negative")
-    sums = data.get("sums")
-    if sums is not None:
-        # Infinite values land in the overflow/underflow bins, so their sums may be infinite.
-        sums = _numbers(sums, f"{where}: sums", finite=False)
-        if len(sums) != len(counts):
-            raise WindowError(f"{where}: sums has {len(sums)} entries for {len(counts)} counts")
-    quality = data.get("quality", {})
-    if not isinstance(quality, dict):
-        raise WindowError(f"{where}: quality must be an object, got {_type(quality)}")
-    unknown = sorted(set(quality) - set(QUALITY_KINDS))
-    if unknown:
-        raise WindowError(f"{where}: unknown quality kind(s) {unknown}; known: {list(QUALITY_KINDS)}")
-    checked = {k: _number(quality.get(k, 0.0), f"{where}: quality.{k}") for k in QUALITY_KINDS}
-    return FeatureWindow(name, kind, counts, sums, checked)
-
-
-def _check_shape(window: FeatureWindow, profile: FeatureProfile, source: str) -> None:
-    if window.kind != profile.kind:
-        raise WindowError(
-            f"{source}: feature {profile.name!r} is {window.kind} in the window but {profile.kind} in the reference"
-        )
-    if len(window.counts) != len(profile.proportions):
-        raise WindowError(
-            f"{source}: feature {profile.name!r} has {len(window.counts)} bins, the reference has "
-            f"{len(profile.proportions)}: was it built against another reference?"
-        )
 
 
 def _now() -> str:

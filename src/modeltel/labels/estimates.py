@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from modeltel import _forksafe as forksafe
+from modeltel.data.probabilities import PROBA_OPERATIONS, reduce_rows
 from modeltel.data.rows import take_rows
-from modeltel.summaries.outputs import PROBA_OPERATIONS, reduce_rows
 
 
 class EstimateWindow:

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from modeltel import semconv
+from modeltel.data.probabilities import PROBA_OPERATIONS, looks_like_probabilities, predicted_class
+from modeltel.data.values import to_numpy
 from modeltel.labels.estimates import EstimateWindow
 from modeltel.labels.matching import ClassMatcher, label_row, numeric_label, scalar_label
 from modeltel.labels.metrics import (
@@ -23,7 +25,6 @@ from modeltel.labels.metrics import (
 )
 from modeltel.labels.store import Resolved, StoredBatch
 from modeltel.labels.window import PerformanceWindow
-from modeltel.summaries.outputs import PROBA_OPERATIONS, looks_like_probabilities
 
 # Span links per label span: enough for a batch of labels, bounded for the exporter.
 MAX_LINKS = 128
@@ -46,8 +47,7 @@ def per_row(batch: StoredBatch) -> Resolved | None:
 
 def _values(result: Any) -> np.ndarray:
     """A stored output (an array, a tensor on any device, a list) as a numpy array."""
-    is_tensor = hasattr(result, "cpu") and hasattr(result, "detach")
-    return np.asarray(result.detach().cpu().numpy() if is_tensor else result)
+    return to_numpy(result)
 
 
 def _multi_outputs(result: Any, classes: tuple[np.ndarray, ...], rows: int) -> np.ndarray | None:
@@ -58,7 +58,7 @@ def _multi_outputs(result: Any, classes: tuple[np.ndarray, ...], rows: int) -> n
             return None
         predicted = np.empty((rows, len(classes)), dtype=object)
         for column, (proba, names) in enumerate(zip(result, classes)):  # a few outputs, not rows
-            predicted[:, column] = names[proba.argmax(axis=1)]
+            predicted[:, column] = names[predicted_class(proba)]
         return predicted
     try:
         values = _values(result)
@@ -83,7 +83,7 @@ def _outputs(result: Any, operation: str, classes: Any, rows: int) -> tuple[np.n
             proba = None  # scores or logits: the predicted class is still the argmax
         else:
             return values[:, 0], None, classes
-        top = values.argmax(axis=1)
+        top = predicted_class(values)
         if classes is not None and len(classes) == values.shape[1]:
             return np.asarray(classes)[top], proba, classes
         # Without classes_ (a torch model's scores) the classes are the column indices.

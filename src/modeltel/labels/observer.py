@@ -15,9 +15,9 @@ import numpy as np
 
 from modeltel._observer import CallView
 from modeltel._sdk.span_context import pack_span_context
+from modeltel.data.probabilities import PROBA_OPERATIONS
 from modeltel.labels.estimates import EstimateWindow, probabilities
 from modeltel.labels.store import LabelStore
-from modeltel.summaries.outputs import PROBA_OPERATIONS
 
 # CPU tensor outputs of batches this large are stored as numpy copies.
 _COPY_TENSOR_ROWS = 64

@@ -27,9 +27,10 @@ from opentelemetry._logs import SeverityNumber, get_logger
 from modeltel import semconv
 from modeltel._version import __version__
 from modeltel.config import Settings
+from modeltel.data.columns import table_columns
 from modeltel.data.kinds import is_columnar
 from modeltel.data.rows import take_rows
-from modeltel.drift.reference import table_columns
+from modeltel.data.values import to_numpy
 
 # Rows of a batch written into one record.
 MAX_ROWS = 10
@@ -126,7 +127,7 @@ class _Redactor:
 def _inputs(x: Any, names: Any, redactor: _Redactor) -> list[dict[str, Any]]:
     sample = x
     if hasattr(x, "detach"):
-        sample = x.detach().cpu().numpy()
+        sample = to_numpy(x)
     if isinstance(sample, np.ndarray) and sample.ndim == 1:
         sample = sample.reshape(1, -1)
     if hasattr(sample, "iloc") and hasattr(sample, "columns"):
@@ -155,7 +156,7 @@ def _inputs(x: Any, names: Any, redactor: _Redactor) -> list[dict[str, Any]]:
 
 
 def _outputs(result: Any) -> list[Any]:
-    values = result.detach().cpu().numpy() if hasattr(result, "detach") else np.asarray(result)
+    values = to_numpy(result)
     values = take_rows(values, MAX_ROWS)[:MAX_ROWS] if values.ndim else values.reshape(1)
     return np.round(values.astype(np.float64), 6).tolist() if values.dtype.kind == "f" else [_jsonable(v) for v in values.tolist()]
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from modeltel.drift.feature_window import FeatureWindow
+from modeltel.drift.layout import QUALITY_KINDS
 from modeltel.drift.methods import CATEGORICAL, METHODS, NAMES, NUMERIC, scores
 from modeltel.drift.reference import (
     CategoricalProfile,
@@ -30,15 +32,8 @@ from modeltel.drift.reference import (
     NumericProfile,
     Reference,
 )
-from modeltel.drift.snapshot import (
-    QUALITY_KINDS,
-    FeatureWindow,
-    WindowError,
-    WindowSnapshot,
-    live_window,
-    read_table,
-)
-from modeltel.errors import ModeltelTypeError, ModeltelValueError
+from modeltel.drift.snapshot import WindowSnapshot, live_window, read_table
+from modeltel.errors import ModeltelTypeError, ModeltelValueError, WindowError
 
 # Where a feature counts as drifted, per method: each method's default threshold (PSI at 0.2,
 # "significant", the threshold of the shipped Prometheus alert rule).

@@ -26,12 +26,12 @@ from modeltel.data.kinds import (
     SERIES,
     SPARSE,
     TENSOR,
-    _is_missing,
     input_kind,
     is_columnar,
     leading_is_rows,
 )
 from modeltel.data.rows import NOT_READ, on_host, sample_index, single_row, take_rows
+from modeltel.data.values import missing_mask
 
 
 class InputSummary(NamedTuple):
@@ -216,13 +216,13 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
             0,
         )
     t = t.astype(np.float64, copy=False)
-    missing_mask = np.isnan(t)
-    missing = int(np.count_nonzero(missing_mask))
-    present = rows - missing_mask.sum(axis=1)
+    nan = np.isnan(t)
+    missing = int(np.count_nonzero(nan))
+    present = rows - nan.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (np.where(missing_mask, 0.0, t) / present[:, None]).sum(axis=1)
-    lo = np.where(missing_mask, np.inf, t).min(axis=1)
-    hi = np.where(missing_mask, -np.inf, t).max(axis=1)
+        mean = (np.where(nan, 0.0, t) / present[:, None]).sum(axis=1)
+    lo = np.where(nan, np.inf, t).min(axis=1)
+    hi = np.where(nan, -np.inf, t).max(axis=1)
     empty = present == 0
     lo[empty] = np.nan
     hi[empty] = np.nan
@@ -239,12 +239,12 @@ def _column_stats(col: np.ndarray) -> tuple[float, float, float, int]:
     if col.dtype.kind == "f":
         stats = numeric_stats(col.reshape(-1, 1))
         return stats[0][0], stats[1][0], stats[2][0], stats[3]
-    missing_mask = np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.shape[0])
-    present = col[~missing_mask]
+    missing = missing_mask(col)
+    present = col[~missing]
     if present.size and all(isinstance(v, numbers.Real) for v in present):
         stats = numeric_stats(present.astype(np.float64).reshape(-1, 1))
-        return stats[0][0], stats[1][0], stats[2][0], int(missing_mask.sum())
-    return math.nan, math.nan, math.nan, int(missing_mask.sum())
+        return stats[0][0], stats[1][0], stats[2][0], int(missing.sum())
+    return math.nan, math.nan, math.nan, int(missing.sum())
 
 
 def _names_list(names: Sequence[Any], limit: int) -> Sequence[str]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from modeltel import semconv
 from modeltel.data.kinds import FRAME, NDARRAY, SEQUENCE, SERIES, TENSOR, input_kind
+from modeltel.data.probabilities import PROBA_OPERATIONS, looks_like_probabilities, predicted_class, reduce_rows
 from modeltel.data.rows import single_row_tensor, take_rows, tensor_sample
 from modeltel.summaries.inputs import numeric_stats
 
@@ -23,7 +24,6 @@ from modeltel.summaries.inputs import numeric_stats
 # integer regression target cannot produce an oversized span.
 MAX_CLASSES = 64
 
-PROBA_OPERATIONS = frozenset({"predict_proba", "predict_log_proba"})
 # Operations whose 2-D float output may be probability rows (e.g. a softmax head).
 _MAYBEPROBA_OPERATIONS = frozenset({"forward", "call", "predict", "run"})
 
@@ -59,22 +59,11 @@ def _bincount_pairs(counts: np.ndarray, label_of: Any) -> list[tuple[str, int]]:
     return [(label_of(i), c) for i, c in enumerate(counts.tolist()) if c]
 
 
-def reduce_rows(ufunc: np.ufunc, p: np.ndarray) -> np.ndarray:
-    """``ufunc`` reduced over each row of a (rows, k) sample, down the columns of its
-    transpose: numpy reduces a short last axis row by row (10 us for 256 x 2) and across rows
-    in one pass (1 us, plus 0.5 for the copy).
-
-    >>> reduce_rows(np.maximum, np.array([[0.2, 0.8], [0.6, 0.4]]))
-    array([0.8, 0.6])
-    """
-    return ufunc.reduce(np.ascontiguousarray(p.T), axis=0)
-
-
 def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -> dict[str, Any]:
     if log:
         with np.errstate(over="ignore"):  # not log-probabilities after all: inf, no warning
             p = np.exp(p, dtype=np.float64)  # float32 log-probabilities overflow sooner
-    top = p.argmax(axis=1)
+    top = predicted_class(p)
     known = classes if classes is not None and len(classes) == p.shape[1] else None
     label_of = (lambda i: str(known[i])) if known is not None else str
     attrs = _counts_attributes(_bincount_pairs(np.bincount(top, minlength=p.shape[1]), label_of))
@@ -82,31 +71,6 @@ def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -
     return attrs
 
 
-# Rows at most this wide are checked first in Python (see looks_like_probabilities).
-_FIRST_ROW_CHECK_COLUMNS = 64
-
-
-def looks_like_probabilities(a: np.ndarray) -> bool:
-    """True when every row of a 2-D float sample is a probability distribution (values in
-    [0, 1], summing to 1 within 1e-3).
-
-    >>> looks_like_probabilities(np.array([[0.2, 0.8], [1.0, 0.0]]))
-    True
-    """
-    if a.ndim != 2 or a.shape[1] < 2 or a.dtype.kind != "f" or a.size == 0:
-        return False
-    if a.shape[1] <= _FIRST_ROW_CHECK_COLUMNS:
-        # Logits and regression outputs fail on their first row: rejected from its values in
-        # Python before any reduction runs (the first numpy call after a large model call
-        # costs ~8 us cold). Never rejects what the check below accepts: the bounds are the
-        # same comparisons, the sum's slack (1e-2) is far wider than float32 rounding, and a
-        # NaN makes the sum NaN.
-        first = a[0].tolist()
-        if not (min(first) >= 0.0 and max(first) <= 1.0 and abs(sum(first) - 1.0) <= 1e-2):
-            return False
-    if not (np.minimum.reduce(a, axis=None) >= 0.0 and np.maximum.reduce(a, axis=None) <= 1.0):
-        return False  # also for NaN
-    return bool(np.maximum.reduce(np.abs(reduce_rows(np.add, a) - 1.0)) <= 1e-3)
 
 
 def _is_index_range(classes: Any) -> bool:
