@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from modeltel import _forksafe as forksafe
 from modeltel._core import runtime as state

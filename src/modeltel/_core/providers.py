@@ -128,7 +128,7 @@ def _span_queue_size(environ: Mapping[str, str]) -> int | None:
     return None if environ.get("OTEL_BSP_MAX_QUEUE_SIZE") else SPAN_QUEUE_SIZE
 
 
-class PrivateRandomIdGenerator(RandomIdGenerator):  # type: ignore[misc]
+class PrivateRandomIdGenerator(RandomIdGenerator):
     """Random trace and span ids from a generator of its own.
 
     The SDK's default draws from the ``random`` module's global generator, so every span
@@ -189,26 +189,26 @@ def install_providers(
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        provider = TracerProvider(
+        tracer_provider = TracerProvider(
             resource=resource, shutdown_on_exit=False, id_generator=PrivateRandomIdGenerator()
         )
         exporter = _exporter("traces", environ, endpoint)
         if exporter is not None:
-            provider.add_span_processor(
+            tracer_provider.add_span_processor(
                 BatchSpanProcessor(exporter, max_queue_size=_span_queue_size(environ), meter_provider=meter_provider)
             )
-        trace.set_tracer_provider(provider)
-        installed["traces"] = provider
+        trace.set_tracer_provider(tracer_provider)
+        installed["traces"] = tracer_provider
     if "logs" in signals:
         from opentelemetry.sdk._logs import LoggerProvider
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-        provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         exporter = _exporter("logs", environ, endpoint)
         if exporter is not None:
-            provider.add_log_record_processor(BatchLogRecordProcessor(exporter, meter_provider=meter_provider))
-        set_logger_provider(provider)
-        installed["logs"] = provider
+            logger_provider.add_log_record_processor(BatchLogRecordProcessor(exporter, meter_provider=meter_provider))
+        set_logger_provider(logger_provider)
+        installed["logs"] = logger_provider
     return installed
 
 

@@ -4,6 +4,7 @@ once and reused on every call."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sys
@@ -164,6 +165,10 @@ _registry_lock = threading.Lock()
 forksafe.register(sys.modules[__name__], "_registry_lock")
 
 
+def _forget_ref(key: int, _ref: Any) -> None:
+    _forget(key)
+
+
 def _forget(key: int) -> None:
     _registry.pop(key, None)
 
@@ -180,7 +185,7 @@ def attach(model: Any, info: ModelInfo) -> None:
         if previous is not None:
             info = previous[1].merged(info)
         try:
-            ref: Any = weakref.ref(model, lambda _r, key=key: _forget(key))
+            ref: Any = weakref.ref(model, functools.partial(_forget_ref, key))
         except TypeError:
             ref = model
         _registry[key] = (ref, info)

@@ -142,7 +142,7 @@ class ModelState:
         if self.drift is not None:
             monitor = self.drift
             for name, (site, points) in POINTS.items():
-                self._sources.setdefault(name, []).append((site, lambda t, p=points: p(monitor)))
+                self._sources.setdefault(name, []).append((site, _points_of(points, monitor)))
 
     def same_config(self, config: Config) -> bool:
         settings, reference, thresholds, on_alert = config
@@ -182,6 +182,11 @@ class ModelState:
                 report_internal_error(site, exc)
                 continue
             yield from found
+
+
+def _points_of(points: Callable[[DriftMonitor], Iterable[Point]], monitor: DriftMonitor) -> Callable[[Telemetry], Iterable[Point]]:
+    """One drift instrument's source for a model: its monitor's points, whatever the Telemetry."""
+    return lambda telemetry: points(monitor)
 
 
 def _drift_monitor(key: Key, reference: Reference | None, settings: Settings) -> DriftMonitor | None:

@@ -129,8 +129,8 @@ def _array(values: Sequence[Any]) -> bytes | None:
     if values and type(values[0]) is float and set(map(type, values)) == _FLOAT_ONLY:
         return _doubles(values)
     # Only tuples of str: 1 == True == 1.0 would make other tuples share an entry.
-    cacheable = type(values) is tuple and set(map(type, values)) <= _STR_ONLY
-    if cacheable:
+    cacheable = isinstance(values, tuple) and set(map(type, values)) <= _STR_ONLY
+    if isinstance(values, tuple) and cacheable:
         found = _repeated.get(values)
         if found is not None:
             return found
@@ -141,7 +141,7 @@ def _array(values: Sequence[Any]) -> bytes | None:
             return None
         parts.append(_delimited(b"\x0a", encoded))
     encoded_array = _delimited(b"\x2a", b"".join(parts))
-    if cacheable and len(_repeated) < 1024:
+    if isinstance(values, tuple) and cacheable and len(_repeated) < 1024:
         _repeated[values] = encoded_array
     return encoded_array
 
@@ -213,7 +213,7 @@ def _span(span: Any) -> bytes:
         or span.dropped_attributes
     ):
         return _encode_span(span).SerializeToString()
-    context = span._context
+    context: Any = span._context  # a finished ReadableSpan always has one
     parts = [b"\x0a\x10", context.trace_id.to_bytes(16, "big"), b"\x12\x08", context.span_id.to_bytes(8, "big")]
     trace_state = _encode_trace_state(context.trace_state)
     if trace_state:
@@ -273,7 +273,7 @@ def encode_spans_bytes(spans: Sequence[Any]) -> bytes:
 def _serialize_request(request: bytes | ExportTraceServiceRequest) -> bytes:
     # The fast encoder's bytes go out as they are; the SDK encoder's message (the fallback)
     # is serialised as the SDK's stub would.
-    return request if type(request) is bytes else request.SerializeToString()
+    return request if isinstance(request, bytes) else request.SerializeToString()
 
 
 class _TraceServiceStub:
@@ -289,7 +289,7 @@ class _TraceServiceStub:
         )
 
 
-class OTLPSpanExporter(_GrpcSpanExporter):  # type: ignore[misc]
+class OTLPSpanExporter(_GrpcSpanExporter):
     """The SDK's OTLP/gRPC span exporter with the faster attribute encoding.
 
     >>> BatchSpanProcessor(OTLPSpanExporter(endpoint="http://localhost:4317"))
@@ -299,7 +299,7 @@ class OTLPSpanExporter(_GrpcSpanExporter):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         # The mixin builds its client from _stub, now and whenever it reconnects.
         self._stub = _TraceServiceStub
-        self._client = _TraceServiceStub(self._channel)
+        self._client = _TraceServiceStub(self._channel)  # type: ignore[assignment]
 
     def _translate_data(self, data: Sequence[Any]) -> bytes | ExportTraceServiceRequest:  # type: ignore[override]
         payload = _encoded_or_sdk(data)
@@ -324,7 +324,7 @@ def _encoded_or_sdk(data: Sequence[Any]) -> bytes | None:
         return None
 
 
-class OTLPHttpSpanExporter(_HttpSpanExporter):  # type: ignore[misc]
+class OTLPHttpSpanExporter(_HttpSpanExporter):
     """The SDK's OTLP/HTTP span exporter with the faster encoding.
 
     The SDK's HTTP exporter encodes in Python on the export thread, four times the CPU of this

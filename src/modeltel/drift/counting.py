@@ -48,15 +48,16 @@ def count_rows(
         # so counts, missing and out-of-range weights all come out of the same pass.
         n_numeric, width = numeric.shape[1], slots + 1
         cells = n_numeric * width
-        index = bins + layout.numeric_bases
+        cell_of = bins + layout.numeric_bases
         if segment_of_row is not None:
-            index += (segment_of_row * cells)[:, None]
-        index = index.ravel()
+            cell_of += (segment_of_row * cells)[:, None]
+        index = cell_of.ravel()
         # A buffer of rows of one weight (a few calls' samples of the same size, or
         # single-row calls) counts rows and scales once: cheaper than a weight per cell.
         weight = float(weights[0])
         uniform = not (weights != weight).any()
         shape = (n_segments, n_numeric, width)
+        binned: np.ndarray
         if uniform:
             binned = np.bincount(index, minlength=n_segments * cells).reshape(shape) * weight
         else:
@@ -66,6 +67,7 @@ def count_rows(
         counts[:, numeric_rows] += binned[:, :, 1:]
         if sums is not None:
             with np.errstate(invalid="ignore"):
+                summed: np.ndarray
                 if uniform:
                     summed = np.bincount(index, weights=numeric.ravel(), minlength=n_segments * cells) * weight
                 else:
@@ -78,16 +80,16 @@ def count_rows(
         quality[numeric_rows, MISSING] += missing_weight
         quality[numeric_rows, OUT_OF_RANGE] += total[:, 1] + total[layout.numeric_positions, layout.last_edge_index + 2]
         _add_errors(errors, errors_max_rows, numeric, weights, segment_of_row, error_sum, error_rows)
-    for position, values, index in zip(layout.categorical, categorical, layout.category_index):
-        other = len(index)
-        missing, codes = category_codes(values, index, other)
-        present = weights[~missing]
+    for position, values, categories in zip(layout.categorical, categorical, layout.category_index):
+        other = len(categories)
+        absent, codes = category_codes(values, categories, other)
+        present = weights[~absent]
         if segment_of_row is not None:
-            codes = codes + segment_of_row[~missing] * (other + 1)
+            codes = codes + segment_of_row[~absent] * (other + 1)
         counts[:, position, : other + 1] += np.bincount(
             codes, weights=present, minlength=n_segments * (other + 1)
         ).reshape(n_segments, other + 1)
-        quality[position, MISSING] += weights[missing].sum()
+        quality[position, MISSING] += weights[absent].sum()
         quality[position, UNSEEN] += present[codes % (other + 1) == other].sum()
     return Counted(counts, sums, error_sum, error_rows)
 
@@ -108,9 +110,9 @@ def _add_errors(
         return
     chosen = weights[picked]
     if segment_of_row is None:
-        total = float(weights.sum())
-        error_sum[0] += float(errors @ chosen) / float(chosen.sum()) * total
-        error_rows[0] += total
+        all_rows = float(weights.sum())
+        error_sum[0] += float(errors @ chosen) / float(chosen.sum()) * all_rows
+        error_rows[0] += all_rows
         return
     n = len(error_sum)
     picked_segments = segment_of_row[picked]

@@ -121,7 +121,7 @@ class DriftMonitor:
         """Bin a sample of ``x`` into the input window; returns sampled out-of-range values.
         ``row`` is ``single_row(x, True)`` when the caller has read it already."""
         pending = self.sample_inputs(x, rows, row)
-        return pending if type(pending) is int else self.add_inputs(pending, names_hint)
+        return pending if isinstance(pending, int) else self.add_inputs(pending, names_hint)
 
     def sample_inputs(self, x: Any, rows: int, row: Any = NOT_READ) -> int | DriftSample:
         """The first half of ``observe_inputs``: a call's row sample for ``add_inputs``, or,

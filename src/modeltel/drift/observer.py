@@ -24,7 +24,7 @@ class DriftObserver:
     def before(self, call: CallView) -> PendingDrift | None:
         rows = call.rows
         pending = self.monitor.sample_inputs(call.x, rows, call.one_row() if rows == 1 else NOT_READ)
-        if type(pending) is int:
+        if isinstance(pending, int):
             out_of_range(call, pending)
             return None
         if pending.copied:

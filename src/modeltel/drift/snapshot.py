@@ -275,7 +275,7 @@ def reference_digest(reference: Reference) -> str:
     def key(p: FeatureProfile) -> list[Any]:
         return [p.name, p.kind, p.edges if isinstance(p, NumericProfile) else p.categories]
 
-    parts = [key(p) for p in reference.features]
+    parts: list[Any] = [key(p) for p in reference.features]
     parts.append(key(reference.predictions) if reference.predictions is not None else None)
     text = json.dumps(parts, separators=(",", ":"), allow_nan=True)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -11,22 +11,22 @@ No scipy at run time: the chi-squared tail is computed here (tests check it agai
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Evidently fills empty bins with this before PSI/KL so a bin seen on one side only does not
 # make the score infinite.
 EMPTY_BIN = 1e-4
 
 
-def _as_proportions(values: Sequence[float] | np.ndarray) -> np.ndarray:
+def _as_proportions(values: ArrayLike) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64)
     total = a.sum()
     return a / total if total > 0 else a
 
 
-def psi(reference: Sequence[float], current: Sequence[float], empty: float = EMPTY_BIN) -> float:
+def psi(reference: ArrayLike, current: ArrayLike, empty: float = EMPTY_BIN) -> float:
     """Population Stability Index: sum((q - p) * ln(q / p)), empty bins filled with ``empty``.
 
     >>> round(psi([0.5, 0.5], [0.5, 0.5]), 6)
@@ -37,7 +37,7 @@ def psi(reference: Sequence[float], current: Sequence[float], empty: float = EMP
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def js_distance(reference: Sequence[float], current: Sequence[float]) -> float:
+def js_distance(reference: ArrayLike, current: ArrayLike) -> float:
     """Jensen-Shannon distance (natural log; the square root of the divergence), in [0, sqrt(ln 2)].
 
     Same definition as ``scipy.spatial.distance.jensenshannon`` with its default base.
@@ -51,7 +51,7 @@ def js_distance(reference: Sequence[float], current: Sequence[float]) -> float:
     return float(math.sqrt(max((kl_pm + kl_qm) / 2.0, 0.0)))
 
 
-def hellinger_distance(reference: Sequence[float], current: Sequence[float]) -> float:
+def hellinger_distance(reference: ArrayLike, current: ArrayLike) -> float:
     """Hellinger distance: sqrt(1 - sum(sqrt(p q))), in [0, 1]; 0 for equal distributions,
     1 for disjoint ones. Empty bins need no filling.
 
@@ -64,7 +64,7 @@ def hellinger_distance(reference: Sequence[float], current: Sequence[float]) -> 
     return math.sqrt(max(0.0, 1.0 - overlap))
 
 
-def ks_statistic(reference: Sequence[float], current: Sequence[float]) -> float:
+def ks_statistic(reference: ArrayLike, current: ArrayLike) -> float:
     """Kolmogorov-Smirnov statistic from binned CDFs: the largest gap between the two
     cumulative distributions at the bin edges (a lower bound of the exact statistic)."""
     p = np.cumsum(_as_proportions(reference))
@@ -73,10 +73,10 @@ def ks_statistic(reference: Sequence[float], current: Sequence[float]) -> float:
 
 
 def wasserstein_binned(
-    reference_means: Sequence[float],
-    reference: Sequence[float],
-    current_means: Sequence[float],
-    current: Sequence[float],
+    reference_means: ArrayLike,
+    reference: ArrayLike,
+    current_means: ArrayLike,
+    current: ArrayLike,
 ) -> float:
     """Earth mover's (Wasserstein-1) distance between two binned distributions, each bin's
     mass placed at the mean of the values that fell in it.
@@ -144,7 +144,7 @@ def _gamma_q(a: float, x: float) -> float:
     return min(1.0, math.exp(log_prefix) * h)
 
 
-def chi2_pvalue(reference: Sequence[float], counts: Sequence[float]) -> float:
+def chi2_pvalue(reference: ArrayLike, counts: ArrayLike) -> float:
     """Goodness-of-fit p-value of current category ``counts`` against reference proportions.
 
     Categories with no reference mass get ``EMPTY_BIN`` so an unseen category drives the

@@ -166,7 +166,7 @@ def _entry_property(operation: str) -> property:
     return property(get)
 
 
-class ModelProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+class ModelProxy(wrapt.ObjectProxy):
     """A model object whose inference methods are observed; everything else passes through."""
 
     def __init__(self, wrapped: Any, framework: str) -> None:

@@ -14,7 +14,7 @@ from modeltel._core.internal_errors import report_internal_error
 _MISSING = object()
 
 
-class BoundMethodWrapper(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
+class BoundMethodWrapper(wrapt.BoundFunctionWrapper):
     """A wrapped method bound to an instance (or looked up on a class) that pickles and
     copies as the attribute lookup it came from.
 
@@ -43,7 +43,7 @@ class BoundMethodWrapper(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
         return getattr(copy.deepcopy(target, memo), name)
 
 
-class MethodWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+class MethodWrapper(wrapt.FunctionWrapper):
     """``wrapt.FunctionWrapper`` whose bound methods pickle and copy (``BoundMethodWrapper``).
 
     Unbound, it pickles by its qualified name like the function it wraps (for a function

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 import wrapt
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from modeltel._core.call import observe
 from modeltel._core.phase import should_observe, training
@@ -57,7 +57,7 @@ def _training_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> An
         return wrapped(*args, **kwargs)
 
 
-class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class SklearnInstrumentor(BaseInstrumentor):
     """Instruments every scikit-learn estimator's inference methods.
 
     >>> SklearnInstrumentor().instrument()   # or modeltel.instrument(frameworks=["sklearn"])
@@ -108,7 +108,7 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if own is not None:
                 own.__get__(None, cls)(**kwargs)
             else:
-                super(base, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+                super(base, cls).__init_subclass__(**kwargs)  # type: ignore[arg-type]
             instrumentor._patch_class(cls)
 
         self._patcher.set_attribute(base, "__init_subclass__", classmethod(__init_subclass__))

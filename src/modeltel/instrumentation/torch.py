@@ -14,7 +14,7 @@ import sys
 from collections.abc import Collection
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from modeltel._core.call import observe
 from modeltel._core.phase import IDLE, current_phase, observing
@@ -50,7 +50,7 @@ def _patched_call(original: Any, switch: Switch, telemetry: Telemetry) -> Any:
     return __call__
 
 
-class TorchInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class TorchInstrumentor(BaseInstrumentor):
     """Instruments ``torch.nn.Module`` calls.
 
     >>> TorchInstrumentor().instrument()   # or modeltel.instrument(frameworks=["torch"])

@@ -311,7 +311,7 @@ def summarize_input(x: Any, **options: Any) -> InputSummary | None:
     ((2.0, 2.0), 1)
     """
     sample = sample_input(x, **options)
-    return finish_input(sample) if type(sample) is InputSample else sample
+    return finish_input(sample) if isinstance(sample, InputSample) else sample
 
 
 def finish_input(sample: InputSample) -> InputSummary:

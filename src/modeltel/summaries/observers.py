@@ -36,7 +36,7 @@ class InputSummaryObserver:
             device_summaries=settings.device_summaries,
             row=call.one_row(),
         )
-        if type(summary) is InputSample:
+        if isinstance(summary, InputSample):
             if call.rows > settings.summary_max_rows:
                 return PendingInputSummary(summary)  # a copy: its statistics can wait
             summary = finish_input(summary)  # the table may be a view of the input: now

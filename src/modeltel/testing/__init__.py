@@ -146,7 +146,7 @@ class InMemoryTelemetry:
         if calls is not None and len(spans) != calls:
             raise AssertionError(f"model {model!r} made {len(spans)} prediction spans, expected {calls}")
         if rows is not None:
-            total = sum(int((s.attributes or {}).get("ml.batch.size", 0)) for s in spans)
+            total = sum(int((s.attributes or {}).get("ml.batch.size", 0)) for s in spans)  # type: ignore[arg-type, misc]
             if total != rows:
                 raise AssertionError(f"model {model!r} predicted {total} rows in {len(spans)} spans, expected {rows}")
 
