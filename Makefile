@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # torch is pinned: a loose range pulls a multi-GB CUDA build (this one is a CPU wheel).
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test install system bench clean
+.PHONY: demo test lint install system bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,13 @@ system:
 	@command -v vmagent >/dev/null 2>&1 || bash scripts/install-vmagent.sh >/dev/null 2>&1 \
 	  || echo "warning: could not install vmagent; the end-to-end alerting test will be skipped"
 
-test: install system
+# ruff (lint and format) and mypy, configured in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install system lint
 	$(PY) -m pytest -q
 
 bench: install

@@ -66,14 +66,19 @@ def main() -> None:
     script = ROOT / "benchmarks" / f"{args.bench}.py"
     with tempfile.TemporaryDirectory(prefix="modeltel-ab-") as tmp:
         base = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
+            check=True,
+            capture_output=True,
+        )
         try:
             runs: dict[str, list[dict[str, float]]] = {"base": [], "new": []}
             for i in range(args.repeat):
                 for side, src in (("base", base / "src"), ("new", ROOT / "src")):
                     env = {**os.environ, "PYTHONPATH": str(src)}
-                    proc = subprocess.run([sys.executable, str(script), *extra], env=env, capture_output=True, text=True)
+                    proc = subprocess.run(
+                        [sys.executable, str(script), *extra], env=env, capture_output=True, text=True
+                    )
                     print(f"--- {side} run {i + 1} ({args.base if side == 'base' else 'working tree'})")
                     print(proc.stdout.strip())
                     if proc.returncode not in (0, 1):  # overhead.py exits 1 when a target is missed

@@ -141,8 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     variants += [(f"deferred, K={k}", lambda k=k: _defer(k)) for k in args.batch if k > 1]
     if args.thread:
         variants.append(("thread", _on_thread))
-    print(f"{'case':<28} {'rows':>5} {'completion':<14} {'ratio':>6} {'mean us':>8} {'p50 us':>7} {'p99 us':>7} "
-          f"{'p99.9 us':>9} {'cpu us':>7}")
+    print(
+        f"{'case':<28} {'rows':>5} {'completion':<14} {'ratio':>6} {'mean us':>8} {'p50 us':>7} {'p99 us':>7} "
+        f"{'p99.9 us':>9} {'cpu us':>7}"
+    )
     for name, rows, predict in cases(args.rows):
         calls = args.calls if rows == 1 else max(1, args.calls // 10)
         for label, start in variants:
@@ -156,8 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _restore()
             lat *= 1e6
             p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
-            print(f"{name[:28]:<28} {rows:>5} {label:<14} {m['ratio']:>6.2f} {lat.mean():>8.1f} {p50:>7.1f} "
-                  f"{p99:>7.1f} {p999:>9.1f} {cpu * 1e6:>7.1f}", flush=True)
+            print(
+                f"{name[:28]:<28} {rows:>5} {label:<14} {m['ratio']:>6.2f} {lat.mean():>8.1f} {p50:>7.1f} "
+                f"{p99:>7.1f} {p999:>9.1f} {cpu * 1e6:>7.1f}",
+                flush=True,
+            )
     return 0
 
 

@@ -83,8 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     t = tracer.get_tracer("bench")
     span_cost = best_of(lambda: t.start_span("bare").end(), 2000, args.repeat)
     print(f"bare span (start + end): {span_cost * 1e6:.1f} us")
-    print(f"{'features':>8} {'rows':>6} {'drift us':>9} {'/ span':>7} {'call us':>8} {'collect us':>10} "
-          f"{'whylogs x':>10} {'evidently x':>12}")
+    print(
+        f"{'features':>8} {'rows':>6} {'drift us':>9} {'/ span':>7} {'call us':>8} {'collect us':>10} "
+        f"{'whylogs x':>10} {'evidently x':>12}"
+    )
     rng = np.random.default_rng(0)
     for features in (20, 200):
         train = rng.normal(size=(5000, features))
@@ -94,9 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch = rng.normal(size=(rows, features))
             labels = (batch[:, 0] > 0).astype(int)
 
-            def update(
-                b: np.ndarray = batch, y: np.ndarray = labels, n: int = rows, m: DriftMonitor = monitor
-            ) -> None:
+            def update(b: np.ndarray = batch, y: np.ndarray = labels, n: int = rows, m: DriftMonitor = monitor) -> None:
                 m.observe_inputs(b, n, None)
                 m.observe_outputs(y, n)
 

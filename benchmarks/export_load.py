@@ -143,7 +143,10 @@ def main() -> None:
             endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
         out = subprocess.run(
             [sys.executable, "-c", _LOAD, endpoint, str(args.rate), str(args.seconds)],
-            capture_output=True, text=True, env={**os.environ, **env}, timeout=args.seconds * 4 + 120,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=args.seconds * 4 + 120,
         )
         for close in closers:
             close()
@@ -151,8 +154,10 @@ def main() -> None:
             print(f"{case:<12} failed: {out.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{case:<12} {r['p50']:>7.0f} {r['p99']:>7.0f} {r['p999']:>7.0f} {r['worst']:>8.0f} "
-              f"{r['exports']:>8} {r['cpu_ms']:>14.1f}")
+        print(
+            f"{case:<12} {r['p50']:>7.0f} {r['p99']:>7.0f} {r['p999']:>7.0f} {r['worst']:>8.0f} "
+            f"{r['exports']:>8} {r['cpu_ms']:>14.1f}"
+        )
     backend.stop()
 
 

@@ -86,10 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     modeltel.instrument(frameworks=["torch"])
     torch.manual_seed(0)
     device = torch.device("cpu" if dry else "cuda")
-    mlp = torch.nn.Sequential(
-        torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(),
-        torch.nn.Linear(64, 2), torch.nn.Softmax(dim=1),
-    ).to(device).eval()
+    mlp = (
+        torch.nn.Sequential(
+            torch.nn.Linear(20, 64),
+            torch.nn.ReLU(),
+            torch.nn.Linear(64, 64),
+            torch.nn.ReLU(),
+            torch.nn.Linear(64, 2),
+            torch.nn.Softmax(dim=1),
+        )
+        .to(device)
+        .eval()
+    )
     print(f"device: {'cpu (dry run)' if dry else torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     batches = {rows: torch.randn(rows, 20, device=device) for rows in (1, 4096, 10_000)}
     failures: list[str] = []
@@ -115,8 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = _internal_errors(reader) - before
     finished = _finished(spans)
     summarised = [s for s in finished if "ml.input.feature.mean" in (s.attributes or {})]
-    print(f"sync check: {len(finished)} spans for 300 predictions, {errors} internal errors, "
-          f"{len(summarised)} spans with a device summary (0 expected)")
+    print(
+        f"sync check: {len(finished)} spans for 300 predictions, {errors} internal errors, "
+        f"{len(summarised)} spans with a device summary (0 expected)"
+    )
     if errors:
         failures.append(f"{errors} modeltel internal errors under sync debug mode 'error'")
     if len(finished) != 300:
@@ -165,8 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         m = measure("gpu-mlp", run, args.rounds, 100, {"frameworks": ["torch"]})
         synchronize()
-        print(f"{'CUDA MLP 20-64-64-2':<28} {rows:>6} {m['bare'] * 1e6:>9.1f} {m['floor_added'] * 1e6:>9.1f} "
-              f"{m['added'] * 1e6:>9.1f} {m['ratio']:>6.2f}")
+        print(
+            f"{'CUDA MLP 20-64-64-2':<28} {rows:>6} {m['bare'] * 1e6:>9.1f} {m['floor_added'] * 1e6:>9.1f} "
+            f"{m['added'] * 1e6:>9.1f} {m['ratio']:>6.2f}"
+        )
     for failure in failures:
         print("FAILED:", failure)
     print("all GPU checks passed" if not failures else f"{len(failures)} GPU checks failed")

@@ -107,9 +107,25 @@ def run_config(
     results = []
     for _ in range(args.processes):
         proc = subprocess.run(
-            [sys.executable, __file__, "--worker", mode, "--harness", harness, "--rows", str(args.rows),
-             "--windows", str(args.windows), "--calls", str(args.calls)],
-            capture_output=True, text=True, env=env, timeout=600, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                mode,
+                "--harness",
+                harness,
+                "--rows",
+                str(args.rows),
+                "--windows",
+                str(args.windows),
+                "--calls",
+                str(args.calls),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            check=True,
         )
         results.append([tuple(w) for w in json.loads(proc.stdout.strip().splitlines()[-1])])
     return results
@@ -121,8 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--windows", type=int, default=4)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--harness", choices=["overhead", "fresh", "both"], default="both",
-                        help="build the model with overhead.py's code, afresh here, or both in turn")
+    parser.add_argument(
+        "--harness",
+        choices=["overhead", "fresh", "both"],
+        default="both",
+        help="build the model with overhead.py's code, afresh here, or both in turn",
+    )
     parser.add_argument("--worker", choices=["bare", "instrumented", "drift"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -133,8 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         print("torch is not installed: nothing to measure")
         return 0
-    print(f"torch MLP 20-64-64-2, {args.rows} rows; {args.processes} processes x {args.windows} windows "
-          f"x {args.calls} calls per configuration")
+    print(
+        f"torch MLP 20-64-64-2, {args.rows} rows; {args.processes} processes x {args.windows} windows "
+        f"x {args.calls} calls per configuration"
+    )
     harnesses = ["overhead", "fresh"] if args.harness == "both" else [args.harness]
     for harness in harnesses:
         print(f"\nmodel built by {'overhead.py' if harness == 'overhead' else 'this script'}")
@@ -143,8 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = run_config(mode, harness, env_extra, args)
             windows = [w for process in results for w in process]
             storms = sum(any(faults > STORM_FAULTS_PER_CALL for _, faults in process) for process in results)
-            print(f"{label:<30} {storms:>3}/{len(results):<3} {statistics.median(w[0] for w in windows):>10.0f} "
-                  f"{max(w[0] for w in windows):>9.0f} {statistics.median(w[1] for w in windows):>12.1f}")
+            print(
+                f"{label:<30} {storms:>3}/{len(results):<3} {statistics.median(w[0] for w in windows):>10.0f} "
+                f"{max(w[0] for w in windows):>9.0f} {statistics.median(w[1] for w in windows):>12.1f}"
+            )
     return 0
 
 

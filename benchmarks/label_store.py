@@ -74,8 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reader.get_metrics_data()  # the drift scores and quality counters, as each export reads them
         done = target
         rss = rss_mb()
-        print(f"{done:>10,} predictions: store {len(ground_truth.store()):,} rows (bound {args.max_entries:,}), "
-              f"RSS {rss:.1f} MB ({rss - base:+.1f} MB since warm-up)")
+        print(
+            f"{done:>10,} predictions: store {len(ground_truth.store()):,} rows (bound {args.max_entries:,}), "
+            f"RSS {rss:.1f} MB ({rss - base:+.1f} MB since warm-up)"
+        )
     per_call = (time.perf_counter() - start) / max(1, args.predictions - warmup)
     print(f"time per instrumented prediction: {per_call * 1e6:.1f} us")
     return 0

@@ -39,12 +39,19 @@ def models(features: int) -> list[tuple[str, Callable[[np.ndarray], object], np.
     with suppress_instrumentation():
         fitted = [
             ("LogisticRegression", LogisticRegression(max_iter=200).fit(X[:5000], y[:5000])),
-            ("RandomForest(20 trees)", RandomForestClassifier(20, max_depth=8, random_state=0, n_jobs=1).fit(X[:5000], y[:5000])),
-            ("Pipeline(scaler, LR)", make_pipeline(StandardScaler(), LogisticRegression(max_iter=200)).fit(X[:5000], y[:5000])),
+            (
+                "RandomForest(20 trees)",
+                RandomForestClassifier(20, max_depth=8, random_state=0, n_jobs=1).fit(X[:5000], y[:5000]),
+            ),
+            (
+                "Pipeline(scaler, LR)",
+                make_pipeline(StandardScaler(), LogisticRegression(max_iter=200)).fit(X[:5000], y[:5000]),
+            ),
         ]
         for name, model in fitted:
-            reference = modeltel.Reference.from_data(X[5000:10000], predictions=model.predict_proba(X[5000:10000]),
-                                                     labels=y[5000:10000])
+            reference = modeltel.Reference.from_data(
+                X[5000:10000], predictions=model.predict_proba(X[5000:10000]), labels=y[5000:10000]
+            )
             modeltel.register(model, name=name, reference=reference)
             # Looked up at each call: a method bound before instrument() stays unpatched (its
             # inner calls, a forest's trees, would be observed instead).
@@ -56,12 +63,18 @@ def models(features: int) -> list[tuple[str, Callable[[np.ndarray], object], np.
     torch.manual_seed(0)
     torch.set_num_threads(1)
     mlp = torch.nn.Sequential(
-        torch.nn.Linear(features, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(),
-        torch.nn.Linear(64, 2), torch.nn.Softmax(dim=1),
+        torch.nn.Linear(features, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 2),
+        torch.nn.Softmax(dim=1),
     ).eval()
     with torch.inference_mode(), suppress_instrumentation():
         probabilities = mlp(torch.from_numpy(X[5000:10000].astype(np.float32))).numpy()
-    modeltel.register(mlp, name="torch MLP", reference=modeltel.Reference.from_data(X[5000:10000], predictions=probabilities))
+    modeltel.register(
+        mlp, name="torch MLP", reference=modeltel.Reference.from_data(X[5000:10000], predictions=probabilities)
+    )
     Xf = X.astype(np.float32)
 
     def run(batch: np.ndarray) -> object:
@@ -90,8 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 calls = max(3, args.calls // max(1, rows // 500))
                 m = measure(name, lambda b=batch, f=predict: f(b), args.rounds, calls, {})
                 added[rows] = m["added"]
-                print(f"{name:<24} {features:>5} {rows:>6} {m['bare'] * 1e6:>9.1f} {m['floor_added'] * 1e6:>9.1f} "
-                      f"{m['added'] * 1e6:>9.1f} {m['ratio']:>6.2f}", flush=True)
+                print(
+                    f"{name:<24} {features:>5} {rows:>6} {m['bare'] * 1e6:>9.1f} {m['floor_added'] * 1e6:>9.1f} "
+                    f"{m['added'] * 1e6:>9.1f} {m['ratio']:>6.2f}",
+                    flush=True,
+                )
             if min(args.rows) in added and max(args.rows) in added and added[min(args.rows)] > 0:
                 growth.append((name, features, added[max(args.rows)] / added[min(args.rows)]))
     if growth:

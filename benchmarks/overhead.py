@@ -128,7 +128,7 @@ def tail(predict: Callable[[], object], calls: int, options: dict[str, object]) 
     timings: dict[str, list[float]] = {"bare": [], "instrumented": []}
     clock = time.perf_counter
     for half in range(2):
-        for variant in (("bare", "instrumented") if half == 0 else ("instrumented", "bare")):
+        for variant in ("bare", "instrumented") if half == 0 else ("instrumented", "bare"):
             if variant == "instrumented":
                 modeltel.instrument(**options)
             _time(predict, WARMUP_CALLS)
@@ -200,8 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options: dict[str, object] = {"summaries": False} if args.no_summaries else {}
     _providers()
     targets = {1: 2.0, 10_000: 3.0}
-    print(f"{'case':<42} {'rows':>6} {'bare us':>9} {'floor+us':>9} {'added us':>9} {'ratio':>6} "
-          f"{'1st+us':>7} target")
+    print(f"{'case':<42} {'rows':>6} {'bare us':>9} {'floor+us':>9} {'added us':>9} {'ratio':>6} {'1st+us':>7} target")
     failed = False
     for name, rows, predict in cases(args.rows):
         calls = max(5, args.calls // max(1, rows // 1000))
@@ -215,7 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{'' if target is None else f'<= {target:.1f} ' + ('ok' if ok else 'MISSED')}"
         )
     if args.tail_calls and 1 in args.rows:
-        print(f"\n{'single-row tail (' + str(args.tail_calls) + ' calls)':<42} {'variant':>12} {'p50 us':>8} {'p99 us':>8} {'worst us':>9}")
+        print(
+            f"\n{'single-row tail (' + str(args.tail_calls) + ' calls)':<42} {'variant':>12} {'p50 us':>8} {'p99 us':>8} {'worst us':>9}"
+        )
         for name, _, predict in cases([1]):
             timings = tail(predict, args.tail_calls, options)
             for variant, values in timings.items():

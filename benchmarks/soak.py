@@ -155,14 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     recent = np.concatenate([d[: min(c, d.size)] for d, c in zip(durations, calls)]) * 1000
     p50, p99, p999 = np.percentile(recent, [50, 99, 99.9])
     print(f"duration {args.duration:.0f} s, {args.threads} threads, collector restarted {restarts} times")
-    print(f"predictions          {total} ({total / args.duration:.0f}/s); call time p50 {p50:.2f} ms, "
-          f"p99 {p99:.2f} ms, p99.9 {p999:.2f} ms, max {recent.max():.1f} ms (4 threads on {os.cpu_count()} cores)")
-    print(f"RSS                  {rss_start:.1f} MB after {warmup:.0f} s warm-up -> {rss_end:.1f} MB at the end "
-          f"(+{rss_end - rss_start:.1f} MB; slope over the second half {slope:+.2f} MB/min)")
-    print(f"spans acknowledged   {exporter.acknowledged}, received by the backend {received}, "
-          f"lost after acknowledgement {max(0, exporter.acknowledged - received)}")
+    print(
+        f"predictions          {total} ({total / args.duration:.0f}/s); call time p50 {p50:.2f} ms, "
+        f"p99 {p99:.2f} ms, p99.9 {p999:.2f} ms, max {recent.max():.1f} ms (4 threads on {os.cpu_count()} cores)"
+    )
+    print(
+        f"RSS                  {rss_start:.1f} MB after {warmup:.0f} s warm-up -> {rss_end:.1f} MB at the end "
+        f"(+{rss_end - rss_start:.1f} MB; slope over the second half {slope:+.2f} MB/min)"
+    )
+    print(
+        f"spans acknowledged   {exporter.acknowledged}, received by the backend {received}, "
+        f"lost after acknowledgement {max(0, exporter.acknowledged - received)}"
+    )
     print(f"spans not exported   {exporter.failed} (exports that failed while the collector was down)")
-    print(f"threads              {threads_start} after warm-up, {threads_end} at the end; stuck traffic threads: {stuck or 'none'}")
+    print(
+        f"threads              {threads_start} after warm-up, {threads_end} at the end; stuck traffic threads: {stuck or 'none'}"
+    )
     return 0
 
 

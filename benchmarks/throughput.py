@@ -137,12 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     backend.stop()
 
     cores = cpu / wall
-    print(f"{args.threads} threads, single-row LogisticRegression.predict (20 features, drift + labels on), "
-          f"{args.seconds:.0f} s through rotel")
-    print(f"instrumented   {calls / wall:8.0f} predictions/s  ({cores:.2f} cores busy: "
-          f"{calls / cpu:.0f} per CPU-second)")
-    print(f"uninstrumented {bare_calls / bare_wall:8.0f} predictions/s  "
-          f"(instrumented / uninstrumented, this run: {calls / wall / (bare_calls / bare_wall):.2f})")
+    print(
+        f"{args.threads} threads, single-row LogisticRegression.predict (20 features, drift + labels on), "
+        f"{args.seconds:.0f} s through rotel"
+    )
+    print(
+        f"instrumented   {calls / wall:8.0f} predictions/s  ({cores:.2f} cores busy: {calls / cpu:.0f} per CPU-second)"
+    )
+    print(
+        f"uninstrumented {bare_calls / bare_wall:8.0f} predictions/s  "
+        f"(instrumented / uninstrumented, this run: {calls / wall / (bare_calls / bare_wall):.2f})"
+    )
     print(f"spans          {received} received of {calls} (+ warm-up); dropped by the SDK queue: {dropped:.0f}")
     return 0
 

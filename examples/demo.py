@@ -128,8 +128,12 @@ def show_traces(backend: OtlpBackend, since_ns: int) -> None:
         if parent is not None:
             pms = (parent.end_time_unix_nano - parent.start_time_unix_nano) / 1e6
             print(f"  trace    {parent_name}  [{pms:.2f} ms]  trace_id {raw.trace_id.hex()[:16]}...")
-        detail = f"ERROR {attrs['error.type']}" if "error.type" in attrs else (
-            f"batch={attrs.get('ml.batch.size')} confidence={attrs.get('ml.output.confidence.mean', float('nan')):.2f}"
+        detail = (
+            f"ERROR {attrs['error.type']}"
+            if "error.type" in attrs
+            else (
+                f"batch={attrs.get('ml.batch.size')} confidence={attrs.get('ml.output.confidence.mean', float('nan')):.2f}"
+            )
         )
         print(f"           └─ {name}  [{ms:.2f} ms]  {detail}")
 
@@ -140,20 +144,33 @@ def show_metrics(backend: OtlpBackend) -> None:
             continue
         bounds, counts = list(point.explicit_bounds), list(point.bucket_counts)
         p50, p99 = (_percentile(bounds, counts, q) * 1000 for q in (0.5, 0.99))
-        print(f"  latency  {attrs['ml.operation']} {attrs['ml.model.name']}: {point.count} calls, "
-              f"p50 <= {p50:g} ms, p99 <= {p99:g} ms")
-    psi = {a["ml.feature.name"]: p.as_double for a, p in _latest_points(backend, "ml.drift.score")
-           if a.get("ml.drift.method") == "psi"}
+        print(
+            f"  latency  {attrs['ml.operation']} {attrs['ml.model.name']}: {point.count} calls, "
+            f"p50 <= {p50:g} ms, p99 <= {p99:g} ms"
+        )
+    psi = {
+        a["ml.feature.name"]: p.as_double
+        for a, p in _latest_points(backend, "ml.drift.score")
+        if a.get("ml.drift.method") == "psi"
+    }
     if psi:
-        cells = [f"{name} {value:.2f}{' DRIFT' if value > 0.2 else ''}" for name, value in
-                 sorted(psi.items(), key=lambda kv: -kv[1])]
+        cells = [
+            f"{name} {value:.2f}{' DRIFT' if value > 0.2 else ''}"
+            for name, value in sorted(psi.items(), key=lambda kv: -kv[1])
+        ]
         print("  drift    PSI per feature (> 0.2 is drift): " + ", ".join(cells))
-    performance = {(a["ml.performance.source"], a["ml.performance.metric"]): p.as_double
-                   for a, p in _latest_points(backend, "ml.performance")}
+    performance = {
+        (a["ml.performance.source"], a["ml.performance.metric"]): p.as_double
+        for a, p in _latest_points(backend, "ml.performance")
+    }
     realized = performance.get(("labels", "accuracy"))
     estimated = performance.get(("estimated", "accuracy"))
-    print("  accuracy realized " + (f"{realized:.3f}" if realized is not None else "n/a (no labels yet)")
-          + "   estimated (CBPE, no labels needed) " + (f"{estimated:.3f}" if estimated is not None else "n/a"))
+    print(
+        "  accuracy realized "
+        + (f"{realized:.3f}" if realized is not None else "n/a (no labels yet)")
+        + "   estimated (CBPE, no labels needed) "
+        + (f"{estimated:.3f}" if estimated is not None else "n/a")
+    )
 
 
 def wait_for_export(backend: OtlpBackend, predicate: Any, timeout: float = 10.0) -> None:
@@ -189,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
     os.environ.setdefault("OTEL_SERVICE_NAME", "fraud-api")
 
-    print("  the server's one line: modeltel.instrument(service_name=\"fraud-api\")")
+    print('  the server\'s one line: modeltel.instrument(service_name="fraud-api")')
     import sklearn_fastapi
 
     # modeltel also logs each alert as a warning; the demo prints them itself (on_alert).
@@ -225,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
                 show_traces(backend, started_ns)
                 show_metrics(backend)
                 if number == 3:
-                    print("           (the estimate cannot see labels change: a gap between the two is a"
-                          "\n            concept-drift signal; input drift has left the window)")
+                    print(
+                        "           (the estimate cannot see labels change: a gap between the two is a"
+                        "\n            concept-drift signal; input drift has left the window)"
+                    )
     finally:
         server.should_exit = True
         from opentelemetry import metrics, trace

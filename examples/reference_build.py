@@ -32,12 +32,14 @@ def training_job(out: Path) -> None:
 
     rng = np.random.default_rng(0)
     n = 3000
-    frame = pd.DataFrame({
-        "amount": rng.lognormal(4, 1, n),
-        "country": rng.choice(["DE", "FR", "US", "BR"], n, p=[0.4, 0.3, 0.2, 0.1]),
-        "hour": rng.integers(0, 24, n),
-        "device_age_days": rng.exponential(200, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "amount": rng.lognormal(4, 1, n),
+            "country": rng.choice(["DE", "FR", "US", "BR"], n, p=[0.4, 0.3, 0.2, 0.1]),
+            "hour": rng.integers(0, 24, n),
+            "device_age_days": rng.exponential(200, n),
+        }
+    )
     y = ((frame["amount"] > 150) & (frame["device_age_days"] < 100)).astype(int)
     encode = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["country"]), remainder="passthrough")
     model = make_pipeline(encode, LogisticRegression(max_iter=1000)).fit(frame[:2000], y[:2000])
@@ -58,8 +60,9 @@ def serving(out: Path) -> None:
     modeltel.instrument(service_name="fraud-api")  # the one line
     model = pickle.loads((out / "model.pkl").read_bytes())
     modeltel.register(model, name="fraud", version="1", reference=out / "fraud.json")
-    request = pd.DataFrame({"amount": [80.0, 900.0], "country": ["DE", "JP"], "hour": [3, 23],
-                            "device_age_days": [400.0, 2.0]})
+    request = pd.DataFrame(
+        {"amount": [80.0, 900.0], "country": ["DE", "JP"], "hour": [3, 23], "device_age_days": [400.0, 2.0]}
+    )
     print("fraud probability:", model.predict_proba(request)[:, 1].round(3).tolist())
     print("('JP' was never seen in training: counted as an unseen_category data-quality issue)")
 

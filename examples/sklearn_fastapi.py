@@ -56,10 +56,10 @@ def train(**options: object) -> Pipeline:
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X_train, y_train)
     with suppress_instrumentation():  # scoring the validation set is not serving traffic
         validation_proba = model.predict_proba(X_val)
-    reference = modeltel.Reference.from_data(
-        X_val, feature_names=FEATURES, predictions=validation_proba, labels=y_val
+    reference = modeltel.Reference.from_data(X_val, feature_names=FEATURES, predictions=validation_proba, labels=y_val)
+    return modeltel.register(
+        model, name="fraud", version="2026-11-01", feature_names=FEATURES, reference=reference, **options
     )
-    return modeltel.register(model, name="fraud", version="2026-11-01", feature_names=FEATURES, reference=reference, **options)
 
 
 class PredictRequest(BaseModel):

@@ -11,6 +11,4 @@ def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 12
     """Run ``code`` in a fresh interpreter (fresh OpenTelemetry globals, no OTEL_/MODELTEL_ env)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
     full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout)

@@ -91,7 +91,9 @@ class Stack:
         self.app_log = (tmp / "app.log").open("wb")
         self.app = subprocess.Popen(
             [sys.executable, str(ROOT / "examples" / "sklearn_fastapi.py"), "--port", str(port)],
-            env=env, stdout=self.app_log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=self.app_log,
+            stderr=subprocess.STDOUT,
         )
         wait_for_port(port, timeout=60)
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -178,12 +180,15 @@ def test_prediction_spans_arrive_under_their_http_request_spans(stack):
 def _diagnostics(stack: Stack) -> str:
     """What the pipeline holds, for a failure message."""
     try:
-        return json.dumps({
-            "alerts": stack.prometheus.alerts(),
-            "psi": stack.prometheus.query('ml_drift_score_ratio{ml_drift_method="psi"}'),
-            "window_rows": stack.prometheus.query("ml_drift_window_rows"),
-            "accuracy": stack.prometheus.query('ml_performance_ratio{ml_performance_metric="accuracy"}'),
-        }, default=str)[:6000]
+        return json.dumps(
+            {
+                "alerts": stack.prometheus.alerts(),
+                "psi": stack.prometheus.query('ml_drift_score_ratio{ml_drift_method="psi"}'),
+                "window_rows": stack.prometheus.query("ml_drift_window_rows"),
+                "accuracy": stack.prometheus.query('ml_performance_ratio{ml_performance_metric="accuracy"}'),
+            },
+            default=str,
+        )[:6000]
     except Exception as exc:
         return f"(no diagnostics: {exc!r})"
 

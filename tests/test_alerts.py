@@ -19,8 +19,11 @@ Y = (X[:, 0] > 0).astype(int)
 def test_accuracy_below_threshold_alerts_once_and_recovers_once(spans, caplog):
     alerts = []
     clf = modeltel.register(
-        LogisticRegression().fit(X, Y), name="alerting", thresholds={"accuracy": 0.8},
-        performance_window=200, on_alert=alerts.append,
+        LogisticRegression().fit(X, Y),
+        name="alerting",
+        thresholds={"accuracy": 0.8},
+        performance_window=200,
+        on_alert=alerts.append,
     )
 
     def label(batch_rows, correct):
@@ -76,8 +79,11 @@ def test_drift_and_latency_thresholds_are_checked_as_the_window_moves():
             return np.zeros(len(x))
 
     model = modeltel.wrap(
-        Slow(), name="watched", reference=Reference.from_data(X),
-        thresholds={"psi": 0.2, "latency_p99": 0.001}, on_alert=alerts.append,
+        Slow(),
+        name="watched",
+        reference=Reference.from_data(X),
+        thresholds={"psi": 0.2, "latency_p99": 0.001},
+        on_alert=alerts.append,
     )
     shifted = X[:100] + np.array([3.0, 0.0, 0.0])
     for i in range(100):

@@ -12,16 +12,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_overhead_benchmark_prints_a_ratio_per_case():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "overhead.py"), "--rounds", "1", "--calls", "4", "--rows", "1", "100",
-         "--tail-calls", "20"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "overhead.py"),
+            "--rounds",
+            "1",
+            "--calls",
+            "4",
+            "--rows",
+            "1",
+            "100",
+            "--tail-calls",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode in (0, 1), proc.stderr  # 1 = a target missed on this noisy run
     main, _, tail = proc.stdout.partition("single-row tail")
     rows = [line for line in main.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
     assert len(rows) == 4
     # The tail run: p50, p99 and the worst call per single-row case and variant, in order.
-    tail_rows = [line.split()[-4:] for line in tail.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
+    tail_rows = [
+        line.split()[-4:] for line in tail.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))
+    ]
     assert [r[0] for r in tail_rows] == ["bare", "instrumented"] * 2
     for _, p50, p99, worst in tail_rows:
         assert 0 < float(p50) <= float(p99) <= float(worst)
@@ -34,7 +49,9 @@ def test_overhead_benchmark_prints_a_ratio_per_case():
 def test_drift_benchmark_prints_a_row_per_case():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "drift.py"), "--repeat", "1"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
@@ -45,9 +62,20 @@ def test_drift_benchmark_prints_a_row_per_case():
 def test_deferred_completion_experiment_prints_each_variant():
     # It patches recorder.Call for the experiment: this keeps it running as the recorder changes.
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "deferred_completion.py"),
-         "--rounds", "1", "--calls", "200", "--batch", "4", "--thread"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "deferred_completion.py"),
+            "--rounds",
+            "1",
+            "--calls",
+            "200",
+            "--batch",
+            "4",
+            "--thread",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("LogisticRegression", "torch MLP"))]
@@ -62,18 +90,39 @@ def test_heap_trim_benchmark_prints_each_configuration():
 
     pytest.importorskip("torch")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "heap_trim.py"),
-         "--processes", "1", "--windows", "2", "--calls", "3", "--rows", "2000"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "heap_trim.py"),
+            "--processes",
+            "1",
+            "--windows",
+            "2",
+            "--calls",
+            "3",
+            "--rows",
+            "2000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [line for line in lines if line.startswith("model built by")] == [
-        "model built by overhead.py", "model built by this script"]
-    rows = [(line[:30].strip(), line[30:].split()) for line in lines if line[:30].strip() in (
-        "bare", "instrumented", "instrumented, drift reference", "instrumented, MALLOC_* set")]
-    assert [label for label, _ in rows] == ["bare", "instrumented", "instrumented, drift reference",
-                                            "instrumented, MALLOC_* set"] * 2
+        "model built by overhead.py",
+        "model built by this script",
+    ]
+    rows = [
+        (line[:30].strip(), line[30:].split())
+        for line in lines
+        if line[:30].strip() in ("bare", "instrumented", "instrumented, drift reference", "instrumented, MALLOC_* set")
+    ]
+    assert [label for label, _ in rows] == [
+        "bare",
+        "instrumented",
+        "instrumented, drift reference",
+        "instrumented, MALLOC_* set",
+    ] * 2
     for _, (storms, median, worst, faults) in rows:
         assert storms in ("0/1", "1/1") and 0 < float(median) <= float(worst) and float(faults) >= 0
 
@@ -112,9 +161,20 @@ def test_ablation_switches_off_exactly_the_concern_it_names(spans):
 
 def test_export_load_benchmark_prints_a_row_per_endpoint():
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "export_load.py"), "--seconds", "0.5", "--rate", "200",
-         "--cases", "grpc", "http-500"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "export_load.py"),
+            "--seconds",
+            "0.5",
+            "--rate",
+            "200",
+            "--cases",
+            "grpc",
+            "http-500",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line.startswith(("grpc", "http"))}

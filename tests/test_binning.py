@@ -26,18 +26,24 @@ def _values_near(edges: np.ndarray, rng: np.random.Generator, rows: int) -> np.n
         e = edges[f][np.isfinite(edges[f])]
         lo, hi = (e.min(), e.max()) if e.size else (0.0, 1.0)
         span = max(hi - lo, 1.0)
-        pool = np.concatenate([
-            e, np.nextafter(e, np.inf), np.nextafter(e, -np.inf),
-            rng.uniform(lo - span, hi + span, 64), rng.normal(lo, span, 16),
-            [np.nan, np.inf, -np.inf, 1e300, -1e300, 0.0, -0.0],
-        ])
+        pool = np.concatenate(
+            [
+                e,
+                np.nextafter(e, np.inf),
+                np.nextafter(e, -np.inf),
+                rng.uniform(lo - span, hi + span, 64),
+                rng.normal(lo, span, 16),
+                [np.nan, np.inf, -np.inf, 1e300, -1e300, 0.0, -0.0],
+            ]
+        )
         out[:, f] = rng.choice(pool, rows)
     return out
 
 
 _edge_list = st.lists(
     st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.sampled_from([0.0, 1.0, -1.0, 0.5])),
-    min_size=1, max_size=12,
+    min_size=1,
+    max_size=12,
 )
 
 

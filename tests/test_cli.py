@@ -20,8 +20,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_build_from_csv_drops_target_and_marks_categories(tmp_path):
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({"amount": rng.normal(size=300), "zip": rng.integers(1000, 1005, 300),
-                       "city": rng.choice(["Oslo", "Bergen"], 300), "target": rng.integers(0, 2, 300)})
+    df = pd.DataFrame(
+        {
+            "amount": rng.normal(size=300),
+            "zip": rng.integers(1000, 1005, 300),
+            "city": rng.choice(["Oslo", "Bergen"], 300),
+            "target": rng.integers(0, 2, 300),
+        }
+    )
     data = tmp_path / "train.csv"
     df.to_csv(data, index=False)
     out = tmp_path / "ref.json"
@@ -29,7 +35,11 @@ def test_build_from_csv_drops_target_and_marks_categories(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "300 rows, 3 features (1 numeric, 2 categorical)" in proc.stdout
     ref = Reference.load(out)
-    assert [(f.name, f.kind) for f in ref.features] == [("amount", "numeric"), ("zip", "categorical"), ("city", "categorical")]
+    assert [(f.name, f.kind) for f in ref.features] == [
+        ("amount", "numeric"),
+        ("zip", "categorical"),
+        ("city", "categorical"),
+    ]
 
 
 def test_build_errors_are_clear(tmp_path):

@@ -74,8 +74,16 @@ def test_every_metric_in_the_rules_is_one_modeltel_emits():
     used = set()
     for rule in [*rules, *recording]:
         used |= set(re.findall(r"\b(ml_[a-z_]+?)(?:\{|\[|\)|\s|$)", rule["expr"]))
-    labels = {"ml_model_name", "ml_model_version", "ml_feature_name", "ml_drift_method", "ml_performance_metric",
-              "ml_performance_source", "ml_data_quality_kind", "ml_bin"}
+    labels = {
+        "ml_model_name",
+        "ml_model_version",
+        "ml_feature_name",
+        "ml_drift_method",
+        "ml_performance_metric",
+        "ml_performance_source",
+        "ml_data_quality_kind",
+        "ml_bin",
+    }
     assert used - labels <= emitted, used - labels - emitted
     assert len(rules) == 9
 
@@ -89,7 +97,10 @@ def test_alertmanager_config_is_valid_and_routes_by_severity():
     proc = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     config = yaml.safe_load(path.read_text())
-    assert {tuple(r["matchers"]) for r in config["route"]["routes"]} == {('severity="critical"',), ('severity="warning"',)}
+    assert {tuple(r["matchers"]) for r in config["route"]["routes"]} == {
+        ('severity="critical"',),
+        ('severity="warning"',),
+    }
     rule_severities = {r["labels"]["severity"] for r in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
     assert rule_severities <= {"critical", "warning"}  # every alert has a route
 
@@ -111,14 +122,18 @@ def test_otelcol_configs_reference_defined_real_components(name):
     config = yaml.safe_load(text)
     for kind, allowed in CONTRIB_COMPONENTS.items():
         for component in config.get(kind, {}) or {}:
-            assert component.split("/")[0] in allowed, f"{name}: {kind} {component!r} is not an otelcol-contrib component"
+            assert component.split("/")[0] in allowed, (
+                f"{name}: {kind} {component!r} is not an otelcol-contrib component"
+            )
     service = config["service"]
     for extension in service.get("extensions", []):
         assert extension in config["extensions"]
     for pipeline, spec in service["pipelines"].items():
         for kind in ("receivers", "processors", "exporters"):
             for component in spec.get(kind, []):
-                assert component in config[kind], f"{name}: pipeline {pipeline} uses undefined {kind[:-1]} {component!r}"
+                assert component in config[kind], (
+                    f"{name}: pipeline {pipeline} uses undefined {kind[:-1]} {component!r}"
+                )
         if "processors" in spec:
             assert spec["processors"][0] == "memory_limiter"  # first, as the collector docs advise
     assert not re.search(r"(?i)(api_?key|key):\s*['\"]?[0-9a-f]{16,}", text), "a secret is written in the file"

@@ -17,8 +17,9 @@ from modeltel.config import (
 
 
 def test_env_values_are_parsed():
-    s = settings_from_env({"MODELTEL_SUMMARIES": "off", "MODELTEL_SUMMARY_MAX_ROWS": "32",
-                           "MODELTEL_TORCH_TRAINING": "yes"})
+    s = settings_from_env(
+        {"MODELTEL_SUMMARIES": "off", "MODELTEL_SUMMARY_MAX_ROWS": "32", "MODELTEL_TORCH_TRAINING": "yes"}
+    )
     assert (s.summaries, s.summary_max_rows, s.torch_training) == (False, 32, True)
 
 
@@ -137,7 +138,8 @@ def _cases(field: str) -> tuple[tuple[str, object], list[tuple[str, object, bool
 def test_env_variables_are_checked_as_their_option_is(env_name, field):
     (good_raw, good_value), refused = _cases(field)
     assert getattr(settings_from_env({env_name: good_raw}), field) == getattr(
-        Settings().replace("test", {field: good_value}), field)
+        Settings().replace("test", {field: good_value}), field
+    )
     for raw, value, shared_bound in refused:
         with pytest.raises((TypeError, ValueError)) as option_error:
             Settings().replace("test", {field: value})
@@ -148,7 +150,7 @@ def test_env_variables_are_checked_as_their_option_is(env_name, field):
         assert message.startswith(subject), message
         if shared_bound:
             # One source of bounds: the variable's reason is the option's, word for word.
-            reason = message[len(subject):].lstrip(": ")
+            reason = message[len(subject) :].lstrip(": ")
             assert reason and reason in str(option_error.value), (message, str(option_error.value))
 
 
@@ -162,8 +164,11 @@ def test_prediction_log_rate_above_one_is_refused_from_the_environment():
 
 @pytest.mark.parametrize("raw", ["nan", "NaN", "-1", "-inf"])
 def test_nan_and_negative_floats_are_refused_from_the_environment_as_by_the_option(raw):
-    bounds = {"MODELTEL_DRIFT_WINDOW_SECONDS": ">= 0", "MODELTEL_LABEL_STORE_MAX_AGE": ">= 0",
-              "MODELTEL_PREDICTION_LOG_RATE": ">= 0 and <= 1"}
+    bounds = {
+        "MODELTEL_DRIFT_WINDOW_SECONDS": ">= 0",
+        "MODELTEL_LABEL_STORE_MAX_AGE": ">= 0",
+        "MODELTEL_PREDICTION_LOG_RATE": ">= 0 and <= 1",
+    }
     for env_name, bound in bounds.items():
         reason = "a number" if raw.lower() == "nan" else bound
         with pytest.raises(ValueError, match=rf"^{env_name}='{raw}' must be {reason}$"):

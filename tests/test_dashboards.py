@@ -61,8 +61,13 @@ OTEL_METRICS, PROMETHEUS_METRICS = _documented_metrics()
 def test_the_doc_tables_parse():
     # Guards the parser above: if the tables change shape, the checks below must not go vacuous.
     assert {"ml.prediction.duration", "ml.drift.score", "modeltel.internal.errors", "ml.alerts"} <= OTEL_METRICS
-    assert {"ml_prediction_duration_seconds_bucket", "ml_prediction_duration_seconds_count", "ml_labels_total",
-            "ml_drift_window_rows", "ml_input_distribution_total"} <= PROMETHEUS_METRICS
+    assert {
+        "ml_prediction_duration_seconds_bucket",
+        "ml_prediction_duration_seconds_count",
+        "ml_labels_total",
+        "ml_drift_window_rows",
+        "ml_input_distribution_total",
+    } <= PROMETHEUS_METRICS
 
 
 # --- Grafana dashboard ----------------------------------------------------------------------
@@ -102,7 +107,7 @@ def _metric_names(expr: str) -> set[str]:
     return {
         m.group(0)
         for m in re.finditer(r"(?<![\w.])[a-zA-Z_:][\w:]*", expr)
-        if m.group(0).lower() not in keywords and not expr[m.end():].lstrip().startswith("(")
+        if m.group(0).lower() not in keywords and not expr[m.end() :].lstrip().startswith("(")
     }
 
 
@@ -138,8 +143,8 @@ def test_every_panel_has_a_query_filtered_by_model():
         for selector in re.finditer(r"(?<![\w:\"])([a-zA-Z_:][\w:]*)(\{[^}]*\})?", expr):
             if selector.group(1) not in PROMETHEUS_METRICS or MODEL_FILTER in (selector.group(2) or ""):
                 continue
-            rest = expr[selector.end():]
-            joined = rf'^(\[[^\]]*\])?\)?\s*and\s+on\s*\([^)]*\)\s*[a-z_]+\{{[^}}]*{re.escape(MODEL_FILTER)}'
+            rest = expr[selector.end() :]
+            joined = rf"^(\[[^\]]*\])?\)?\s*and\s+on\s*\([^)]*\)\s*[a-z_]+\{{[^}}]*{re.escape(MODEL_FILTER)}"
             assert re.match(joined, rest), f"{title}: {selector.group(0)} is not filtered by model"
 
 
@@ -162,9 +167,16 @@ def test_every_metric_in_the_dashboard_is_documented():
     # The panels the dashboard promises: latency, throughput, errors, drift, quality, labels,
     # data quality, modeltel's own errors.
     assert {
-        "ml_prediction_duration_seconds_bucket", "ml_prediction_duration_seconds_count", "ml_prediction_rows_total",
-        "ml_drift_score_ratio", "ml_prediction_drift_score_ratio", "ml_drift_multivariate_score_ratio",
-        "ml_drift_window_rows", "ml_performance_ratio", "ml_labels_total", "ml_data_quality_issues_total",
+        "ml_prediction_duration_seconds_bucket",
+        "ml_prediction_duration_seconds_count",
+        "ml_prediction_rows_total",
+        "ml_drift_score_ratio",
+        "ml_prediction_drift_score_ratio",
+        "ml_drift_multivariate_score_ratio",
+        "ml_drift_window_rows",
+        "ml_performance_ratio",
+        "ml_labels_total",
+        "ml_data_quality_issues_total",
         "modeltel_internal_errors_total",
     } <= used
 
@@ -180,8 +192,9 @@ def test_panels_show_what_they_promise():
         float(q) for p in latency for q in re.findall(r"histogram_quantile\(([0-9.]+)", exprs(p))
     }
     drift = [p for p in panels if 'ml_drift_method="psi"' in exprs(p) and "ml_drift_score_ratio" in exprs(p)]
-    assert any(p["type"] in {"heatmap", "status-history", "state-timeline"} and "ml_feature_name" in exprs(p)
-               for p in drift)
+    assert any(
+        p["type"] in {"heatmap", "status-history", "state-timeline"} and "ml_feature_name" in exprs(p) for p in drift
+    )
     accuracy = [p for p in panels if 'ml_performance_metric="accuracy"' in exprs(p)]
     assert any("ml_performance_source" in exprs(p) for p in accuracy)  # realized vs estimated
     assert any("error_type" in exprs(p) and "by (" in exprs(p) for p in panels)
@@ -189,9 +202,17 @@ def test_panels_show_what_they_promise():
 
 
 def _recording_rules(exprs: list[tuple[str, str]]) -> dict:
-    return {"groups": [{"name": "modeltel-dashboard", "rules": [
-        {"record": f"modeltel_dashboard:query_{i}", "expr": _substituted(expr)} for i, (_, expr) in enumerate(exprs)
-    ]}]}
+    return {
+        "groups": [
+            {
+                "name": "modeltel-dashboard",
+                "rules": [
+                    {"record": f"modeltel_dashboard:query_{i}", "expr": _substituted(expr)}
+                    for i, (_, expr) in enumerate(exprs)
+                ],
+            }
+        ]
+    }
 
 
 @requires_promtool
@@ -210,10 +231,14 @@ _PROCESS = 'service_name="fraud-api", service_instance_id="replica-1"'
 _MODEL = f'{_PROCESS}, ml_model_name="fraud", ml_model_version="v3"'
 _CALL = f'{_MODEL}, ml_model_framework="sklearn", ml_operation="predict_proba"'
 SERIES = {
-    **{f'ml_prediction_duration_seconds_bucket{{{_CALL}, le="{le}"}}': f"0+{n}x40"
-       for le, n in [("0.001", 5), ("0.01", 9), ("0.25", 10), ("+Inf", 10)]},
-    **{f'ml_prediction_duration_seconds_bucket{{{_CALL}, error_type="ValueError", le="{le}"}}': "0+1x40"
-       for le in ("0.001", "0.01", "0.25", "+Inf")},
+    **{
+        f'ml_prediction_duration_seconds_bucket{{{_CALL}, le="{le}"}}': f"0+{n}x40"
+        for le, n in [("0.001", 5), ("0.01", 9), ("0.25", 10), ("+Inf", 10)]
+    },
+    **{
+        f'ml_prediction_duration_seconds_bucket{{{_CALL}, error_type="ValueError", le="{le}"}}': "0+1x40"
+        for le in ("0.001", "0.01", "0.25", "+Inf")
+    },
     f"ml_prediction_duration_seconds_count{{{_CALL}}}": "0+10x40",
     f'ml_prediction_duration_seconds_count{{{_CALL}, error_type="ValueError"}}': "0+1x40",
     f"ml_prediction_rows_total{{{_CALL}}}": "0+250x40",
@@ -223,8 +248,7 @@ SERIES = {
     f"ml_drift_multivariate_score_ratio{{{_MODEL}}}": "1.2x40",
     f"ml_drift_window_rows{{{_MODEL}}}": "1000x40",
     f'ml_performance_ratio{{{_MODEL}, ml_performance_metric="accuracy", ml_performance_source="labels"}}': "0.9x40",
-    f'ml_performance_ratio{{{_MODEL}, ml_performance_metric="accuracy", ml_performance_source="estimated"}}':
-        "0.85x40",
+    f'ml_performance_ratio{{{_MODEL}, ml_performance_metric="accuracy", ml_performance_source="estimated"}}': "0.85x40",
     f'ml_labels_total{{{_MODEL}, ml_labels_outcome="matched"}}': "0+5x40",
     **{f'ml_label_delay_seconds_bucket{{{_MODEL}, le="{le}"}}': f"0+{n}x40" for le, n in [("60", 3), ("+Inf", 5)]},
     f'ml_data_quality_issues_total{{{_MODEL}, ml_feature_name="amount", ml_data_quality_kind="missing"}}': "0+20x40",
@@ -244,21 +268,27 @@ def test_every_dashboard_query_returns_data_on_modeltel_series(tmp_path, series)
     exprs = _exprs()
     tests = {
         "rule_files": [],
-        "tests": [{
-            "interval": "15s",
-            "input_series": [{"series": s, "values": v} for s, v in series.items()],
-            # `count(q) > bool 0` is 1 when q has any sample (NaN included), nothing when empty.
-            "promql_expr_test": [
-                {"expr": f"count({_substituted(expr)}) > bool 0", "eval_time": "5m",
-                 "exp_samples": [{"labels": "{}", "value": 1}]}
-                for _, expr in exprs
-            ],
-        }],
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": [{"series": s, "values": v} for s, v in series.items()],
+                # `count(q) > bool 0` is 1 when q has any sample (NaN included), nothing when empty.
+                "promql_expr_test": [
+                    {
+                        "expr": f"count({_substituted(expr)}) > bool 0",
+                        "eval_time": "5m",
+                        "exp_samples": [{"labels": "{}", "value": 1}],
+                    }
+                    for _, expr in exprs
+                ],
+            }
+        ],
     }
     (tmp_path / "dashboard.test.yml").write_text(yaml.safe_dump(tests))
     assert {n.split("{")[0] for n in series} <= PROMETHEUS_METRICS
-    proc = subprocess.run([promtool, "test", "rules", "dashboard.test.yml"], cwd=tmp_path, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [promtool, "test", "rules", "dashboard.test.yml"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -268,7 +298,8 @@ def test_metrics_without_a_model_name_show_for_the_processes_serving_the_selecte
     dashboard shows them for the processes that serve the selected model, not for others."""
     other = 'service_name="scoring", service_instance_id="replica-2"'
     series = {
-        **SERIES, **TROUBLE,
+        **SERIES,
+        **TROUBLE,
         f'ml_prediction_rows_total{{{other}, ml_model_name="churn"}}': "0+10x40",
         f'ml_labels_total{{{other}, ml_labels_outcome="expired"}}': "0+1x40",
         f'modeltel_internal_errors_total{{{other}, modeltel_site="drift_update", error_type="KeyError"}}': "0+1x40",
@@ -282,13 +313,27 @@ def test_metrics_without_a_model_name_show_for_the_processes_serving_the_selecte
     tests = []
     for metric, (label, samples) in expected.items():
         [expr] = [e for _, e in _exprs() if metric in e]
-        tests.append({"expr": f"count by ({label}) ({_substituted(expr.replace('$model', 'fraud'))})",
-                      "eval_time": "5m", "exp_samples": [{"labels": s, "value": 1} for s in samples]})
-    (tmp_path / "join.test.yml").write_text(yaml.safe_dump({"rule_files": [], "tests": [{
-        "interval": "15s",
-        "input_series": [{"series": s, "values": v} for s, v in series.items()],
-        "promql_expr_test": tests,
-    }]}))
+        tests.append(
+            {
+                "expr": f"count by ({label}) ({_substituted(expr.replace('$model', 'fraud'))})",
+                "eval_time": "5m",
+                "exp_samples": [{"labels": s, "value": 1} for s in samples],
+            }
+        )
+    (tmp_path / "join.test.yml").write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": [],
+                "tests": [
+                    {
+                        "interval": "15s",
+                        "input_series": [{"series": s, "values": v} for s, v in series.items()],
+                        "promql_expr_test": tests,
+                    }
+                ],
+            }
+        )
+    )
     proc = subprocess.run([promtool, "test", "rules", "join.test.yml"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -439,8 +484,9 @@ def test_compose_matches_prometheus_targets():
     services = _compose()["services"]
     prometheus_yml = yaml.safe_load((CONFIG / "prometheus" / "prometheus.yml").read_text())
     scrape = [t for job in prometheus_yml["scrape_configs"] for c in job["static_configs"] for t in c["targets"]]
-    alerting = [t for am in prometheus_yml["alerting"]["alertmanagers"] for c in am["static_configs"]
-                for t in c["targets"]]
+    alerting = [
+        t for am in prometheus_yml["alerting"]["alertmanagers"] for c in am["static_configs"] for t in c["targets"]
+    ]
     exporter_endpoint = yaml.safe_load(GATEWAY.read_text())["exporters"]["prometheus"]["endpoint"]
     for target in [*scrape, *alerting]:
         host, port = target.rsplit(":", 1)

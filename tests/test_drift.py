@@ -39,7 +39,9 @@ def test_shifted_feature_drifts_and_unshifted_does_not():
     base = {"ml.model.name": "drift-shift"}
     assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x1", "ml.drift.method": "psi"}) > 0.2
     assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x0", "ml.drift.method": "psi"}) < 0.1
-    assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x1", "ml.drift.method": "wasserstein"}) == pytest.approx(1.0, abs=0.15)
+    assert gauge(
+        "ml.drift.score", **base, **{"ml.feature.name": "x1", "ml.drift.method": "wasserstein"}
+    ) == pytest.approx(1.0, abs=0.15)
     assert gauge("ml.drift.score", **base, **{"ml.feature.name": "x1", "ml.drift.method": "ks"}) > 0.3
     assert gauge("ml.drift.window.rows", **base) == 1000
     # Predictions move with x1? No: the model ignores x1, so its outputs stay put.
@@ -74,7 +76,9 @@ def test_multivariate_score_rises_when_correlation_flips_and_not_otherwise():
     assert gauge("ml.drift.multivariate.score", **{"ml.model.name": "mv-same"}) == pytest.approx(1.0, abs=0.15)
     assert gauge("ml.drift.multivariate.score", **{"ml.model.name": "mv-flip"}) > 1.5
     # each marginal is unchanged, so per-feature drift stays low
-    assert gauge("ml.drift.score", **{"ml.model.name": "mv-flip", "ml.feature.name": "x1", "ml.drift.method": "psi"}) < 0.1
+    assert (
+        gauge("ml.drift.score", **{"ml.model.name": "mv-flip", "ml.feature.name": "x1", "ml.drift.method": "psi"}) < 0.1
+    )
 
 
 def test_data_quality_issues_are_counted_and_never_raise(spans):
@@ -85,15 +89,16 @@ def test_data_quality_issues_are_counted_and_never_raise(spans):
     def score(frame):
         return np.zeros(len(frame))
 
-    live = pd.DataFrame(
-        {"amount": [100.0, None, 1e6, "oops"], "country": ["NO", "DK", None, "SE"]}, dtype=object
-    )
+    live = pd.DataFrame({"amount": [100.0, None, 1e6, "oops"], "country": ["NO", "DK", None, "SE"]}, dtype=object)
     assert score(live).tolist() == [0.0] * 4
     score(pd.DataFrame({"country": ["NO"]}))  # narrower: amount is absent
     score(pd.DataFrame({"amount": [], "country": []}))  # empty batch
-    q = lambda feature, kind: metric_points(  # noqa: E731
-        "ml.data_quality.issues", **{"ml.model.name": "dq", "ml.feature.name": feature, "ml.data_quality.kind": kind}
-    )[-1].value
+    q = lambda feature, kind: (
+        metric_points(
+            "ml.data_quality.issues",
+            **{"ml.model.name": "dq", "ml.feature.name": feature, "ml.data_quality.kind": kind},
+        )[-1].value
+    )
     assert q("amount", "missing") == 2  # None, and the absent column
     assert q("amount", "out_of_range") == 1
     assert q("amount", "type_mismatch") == 1
@@ -114,9 +119,12 @@ def test_absent_and_mismatched_features_count_once_per_row_also_in_sampled_batch
     score(pd.DataFrame({"amount": RNG.normal(100, 10, rows)}))  # country absent
     score(pd.DataFrame({"country": ["NO"] * rows}))  # amount absent
     score(pd.DataFrame({"amount": ["oops"] * rows, "country": ["SE"] * rows}, dtype=object))
-    q = lambda feature, kind: metric_points(  # noqa: E731
-        "ml.data_quality.issues", **{"ml.model.name": "dq-scale", "ml.feature.name": feature, "ml.data_quality.kind": kind}
-    )[-1].value
+    q = lambda feature, kind: (
+        metric_points(
+            "ml.data_quality.issues",
+            **{"ml.model.name": "dq-scale", "ml.feature.name": feature, "ml.data_quality.kind": kind},
+        )[-1].value
+    )
     assert q("country", "missing") == pytest.approx(rows)  # once per row, not twice
     assert q("amount", "missing") == pytest.approx(rows)
     assert q("amount", "type_mismatch") == pytest.approx(rows)
@@ -205,9 +213,12 @@ def test_wider_and_narrower_numpy_batches_are_counted_not_raised():
 
     f(RNG.normal(size=(4, 5)))  # two columns more than the reference
     f(RNG.normal(size=(4, 2)))  # one column less
-    q = lambda feature, kind: metric_points(  # noqa: E731
-        "ml.data_quality.issues", **{"ml.model.name": "width", "ml.feature.name": feature, "ml.data_quality.kind": kind}
-    )[-1].value
+    q = lambda feature, kind: (
+        metric_points(
+            "ml.data_quality.issues",
+            **{"ml.model.name": "width", "ml.feature.name": feature, "ml.data_quality.kind": kind},
+        )[-1].value
+    )
     assert q("_unexpected", "type_mismatch") == 8
     assert q("x2", "missing") == 4
     assert model.predict(RNG.normal(size=(3, 3))).shape == (3,)
@@ -241,8 +252,11 @@ def test_opt_in_distribution_counts_rows_per_bin_with_a_feature_cap(caplog):
     assert {p.attributes["ml.feature.name"] for p in points} == {"x0", "x1"}  # capped at 2
     x0 = {p.attributes["ml.bin"]: p.value for p in points if p.attributes["ml.feature.name"] == "x0"}
     assert len(x0) == 7 and sum(x0.values()) == 2 and x0["6"] == 1  # 5 bins + under/overflow
-    shares = {p.attributes["ml.bin"]: p.value for p in metric_points("ml.reference.distribution", **{"ml.model.name": "dist"})
-              if p.attributes["ml.feature.name"] == "x0"}
+    shares = {
+        p.attributes["ml.bin"]: p.value
+        for p in metric_points("ml.reference.distribution", **{"ml.model.name": "dist"})
+        if p.attributes["ml.feature.name"] == "x0"
+    }
     assert shares["0"] == 0.0 and shares["6"] == 0.0 and sum(shares.values()) == pytest.approx(1.0)
     assert not metric_points("ml.input.distribution", **{"ml.model.name": "drift-shift"})  # opt-in
 
@@ -286,14 +300,18 @@ def test_columnar_dict_inputs_are_sampled_and_weighted():
     batch = RNG.normal(size=(5000, 3))
     f({"x0": batch[:, 0], "x1": batch[:, 1].tolist(), "x2": batch[:, 2]})
     assert gauge("ml.drift.window.rows", **{"ml.model.name": "columnar"}) == 5000
-    assert gauge("ml.drift.score", **{"ml.model.name": "columnar", "ml.feature.name": "x1", "ml.drift.method": "psi"}) < 0.1
+    assert (
+        gauge("ml.drift.score", **{"ml.model.name": "columnar", "ml.feature.name": "x1", "ml.drift.method": "psi"})
+        < 0.1
+    )
 
 
 def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
     from modeltel.drift.window import DriftWindow
 
-    frame = pd.DataFrame({"a": RNG.normal(size=2000), "b": RNG.exponential(size=2000),
-                          "c": RNG.choice(["x", "y", "z"], 2000)})
+    frame = pd.DataFrame(
+        {"a": RNG.normal(size=2000), "b": RNG.exponential(size=2000), "c": RNG.choice(["x", "y", "z"], 2000)}
+    )
     profiles = Reference.from_data(frame, categorical=["c"]).features
     numeric = RNG.normal(size=(700, 2)) * 3
     numeric[::7, 0] = np.nan
@@ -305,7 +323,9 @@ def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
 
     one_by_one = DriftWindow(profiles, window_rows=10**9)
     out_of_range = sum(
-        one_by_one.add(numeric[i : i + 1], [categories[i : i + 1]], int(weights[i]), weights[i], None, accounted[i : i + 1])
+        one_by_one.add(
+            numeric[i : i + 1], [categories[i : i + 1]], int(weights[i]), weights[i], None, accounted[i : i + 1]
+        )
         for i in range(700)
     )
     at_once = DriftWindow(profiles, window_rows=10**9)
@@ -319,7 +339,8 @@ def test_buffered_single_row_calls_bin_like_one_batch_of_the_same_rows():
     low, high = profiles[0].edges[0], profiles[0].edges[-1]
     col = numeric[:, 0]
     expected = np.count_nonzero((col < low) | (col > high)) + np.count_nonzero(
-        (numeric[:, 1] < profiles[1].edges[0]) | (numeric[:, 1] > profiles[1].edges[-1]))
+        (numeric[:, 1] < profiles[1].edges[0]) | (numeric[:, 1] > profiles[1].edges[-1])
+    )
     assert out_of_range == expected
 
 
@@ -337,10 +358,20 @@ def test_single_numeric_rows_take_a_python_path_that_counts_like_add():
     rows[::13, 2] = np.inf
     rows[::17, 0] = -np.inf
     fast = DriftMonitor("fast", None, reference, settings)
-    plain = DriftWindow(reference.features, settings.drift_window, track_distribution=settings.export_distribution,
-                        errors=fast.inputs.errors, errors_max_rows=fast.inputs.errors_max_rows)
-    kinds = [lambda r: r, lambda r: r[None, :], lambda r: torch.as_tensor(r[None, :]),
-             lambda r: r.astype(np.float32), lambda r: np.round(r * 0).astype(np.int64) if np.isfinite(r).all() else r]
+    plain = DriftWindow(
+        reference.features,
+        settings.drift_window,
+        track_distribution=settings.export_distribution,
+        errors=fast.inputs.errors,
+        errors_max_rows=fast.inputs.errors_max_rows,
+    )
+    kinds = [
+        lambda r: r,
+        lambda r: r[None, :],
+        lambda r: torch.as_tensor(r[None, :]),
+        lambda r: r.astype(np.float32),
+        lambda r: np.round(r * 0).astype(np.int64) if np.isfinite(r).all() else r,
+    ]
     out_fast = out_plain = 0
     for i, row in enumerate(rows):
         x = kinds[i % len(kinds)](row)
@@ -363,13 +394,31 @@ def test_single_row_outputs_take_a_python_path_that_counts_like_the_general_one(
     torch = pytest.importorskip("torch")
     if task == "classes":
         reference = Reference.from_data(X_TRAIN, predictions=np.eye(3)[RNG.integers(0, 3, 5000)] * 0.8 + 0.1)
-        outputs = [np.array([[0.2, 0.5, 0.3]]), np.array([[0.4, 0.4, 0.2]]), torch.tensor([[0.1, 0.1, 0.8]]),
-                   np.array([2]), np.array([[1]]), torch.tensor([0]), np.array([[np.nan, 0.5, 0.5]]),
-                   np.array([[3, 9, 9]]), np.array([True]), np.array(1.0), torch.tensor([[5.0, -1.0, 7.0]])]
+        outputs = [
+            np.array([[0.2, 0.5, 0.3]]),
+            np.array([[0.4, 0.4, 0.2]]),
+            torch.tensor([[0.1, 0.1, 0.8]]),
+            np.array([2]),
+            np.array([[1]]),
+            torch.tensor([0]),
+            np.array([[np.nan, 0.5, 0.5]]),
+            np.array([[3, 9, 9]]),
+            np.array([True]),
+            np.array(1.0),
+            torch.tensor([[5.0, -1.0, 7.0]]),
+        ]
     else:
         reference = Reference.from_data(X_TRAIN, predictions=X_TRAIN[:, 0])
-        outputs = [np.array([0.3]), np.array([[-2.5]]), torch.tensor([9.0]), np.array([np.nan]), np.array(np.inf),
-                   np.array([1]), torch.tensor([[0.25]]), np.array([[0.2, 0.9]])]
+        outputs = [
+            np.array([0.3]),
+            np.array([[-2.5]]),
+            torch.tensor([9.0]),
+            np.array([np.nan]),
+            np.array(np.inf),
+            np.array([1]),
+            torch.tensor([[0.25]]),
+            np.array([[0.2, 0.9]]),
+        ]
     settings = modeltel.config.Settings()
     fast = DriftMonitor("fast", None, reference, settings)
     plain = DriftMonitor("plain", None, reference, settings)
@@ -394,10 +443,13 @@ def test_a_buffer_spanning_several_blocks_bins_each_rows_into_its_own_block():
     from modeltel.drift.monitor import DriftMonitor
     from modeltel.drift.window import DriftWindow
 
-    frame = pd.DataFrame({"a": RNG.normal(size=3000), "b": RNG.exponential(size=3000),
-                          "c": RNG.choice(["x", "y", "z"], 3000)})
+    frame = pd.DataFrame(
+        {"a": RNG.normal(size=3000), "b": RNG.exponential(size=3000), "c": RNG.choice(["x", "y", "z"], 3000)}
+    )
     reference = Reference.from_data(frame, categorical=["c"])
-    errors = DriftMonitor("errors", None, Reference.from_data(frame[["a", "b"]]), modeltel.config.Settings()).inputs.errors
+    errors = DriftMonitor(
+        "errors", None, Reference.from_data(frame[["a", "b"]]), modeltel.config.Settings()
+    ).inputs.errors
     shared = DriftWindow(reference.features, window_rows=5000, errors=errors)
     alone = DriftWindow(reference.features, window_rows=5000, errors=errors)
     assert shared._capacity >= 4 * 200
@@ -432,7 +484,8 @@ def test_category_codes_by_distinct_value_equal_the_per_value_lookup():
     # Small non-negative integers take the bincount path; negative and large ones np.unique's.
     cells = st.one_of(
         st.sampled_from([1, 2, 3, 1.0, 2.0, 2.5, float("nan"), None, "a", "b", True]),
-        st.integers(0, 4), st.integers(-3, 5000),
+        st.integers(0, 4),
+        st.integers(-3, 5000),
     )
 
     @settings(max_examples=300, deadline=None)
@@ -474,7 +527,9 @@ def test_large_sampled_batches_keep_enough_sampled_rows_for_a_stable_psi():
     assert len(psi) == 500 and max(psi) < 0.1
     # A 500-feature model exports no zero series (2,004 of them would overflow the SDK's
     # cardinality limit): only the few out-of-range counts of undrifted data.
-    quality = [p for p in metric_points("ml.data_quality.issues") if p.attributes.get("ml.model.name") == "wide-batches"]
+    quality = [
+        p for p in metric_points("ml.data_quality.issues") if p.attributes.get("ml.model.name") == "wide-batches"
+    ]
     assert all(p.value > 0 for p in quality) and len(quality) < 100
 
 
@@ -602,7 +657,12 @@ def test_a_sampled_batch_is_binned_as_it_was_before_the_model_changed_it(spans, 
         name = f"drift-late-{scale_in_place}-{fails}"
         (span,) = [s for s in spans() if s.attributes.get("ml.model.name") == name]
         score = gauge("ml.drift.score", **{"ml.model.name": name, "ml.feature.name": "x1", "ml.drift.method": "psi"})
-        results.append((span.attributes["ml.input.out_of_range.count"], score,
-                        gauge("ml.drift.window.rows", **{"ml.model.name": name})))
+        results.append(
+            (
+                span.attributes["ml.input.out_of_range.count"],
+                score,
+                gauge("ml.drift.window.rows", **{"ml.model.name": name}),
+            )
+        )
     assert results[0] == results[1]
     assert results[0][0] > 0 and results[0][1] > 0.2 and results[0][2] == 5000

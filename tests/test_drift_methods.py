@@ -25,7 +25,9 @@ RNG = np.random.default_rng(5)
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=30).flatmap(
-        lambda p: st.tuples(st.just(p), st.lists(st.floats(min_value=0, max_value=1e6), min_size=len(p), max_size=len(p)))
+        lambda p: st.tuples(
+            st.just(p), st.lists(st.floats(min_value=0, max_value=1e6), min_size=len(p), max_size=len(p))
+        )
     )
 )
 def test_hellinger_is_the_normalised_euclidean_distance_of_square_roots(pair):
@@ -45,14 +47,22 @@ def test_hellinger_of_equal_and_disjoint_distributions():
 
 def test_hellinger_is_exported_per_feature_for_numeric_and_categorical_features():
     train = pd.DataFrame({"amount": RNG.normal(size=2000), "country": RNG.choice(["fr", "de", "it"], 2000)})
-    model = modeltel.wrap(lambda x: np.zeros(len(x)), name="hellinger-model",
-                          reference=Reference.from_data(train), drift_methods=["hellinger"])
+    model = modeltel.wrap(
+        lambda x: np.zeros(len(x)),
+        name="hellinger-model",
+        reference=Reference.from_data(train),
+        drift_methods=["hellinger"],
+    )
     model(train.iloc[:500])
     shifted = train.iloc[:500].assign(amount=train["amount"].iloc[:500] + 3, country="fr")
     model(shifted)
-    points = {p.attributes["ml.feature.name"]: p.value
-              for p in metric_points("ml.drift.score", **{"ml.model.name": "hellinger-model"})}
-    methods = {p.attributes["ml.drift.method"] for p in metric_points("ml.drift.score", **{"ml.model.name": "hellinger-model"})}
+    points = {
+        p.attributes["ml.feature.name"]: p.value
+        for p in metric_points("ml.drift.score", **{"ml.model.name": "hellinger-model"})
+    }
+    methods = {
+        p.attributes["ml.drift.method"] for p in metric_points("ml.drift.score", **{"ml.model.name": "hellinger-model"})
+    }
     assert methods == {"hellinger"}
     assert set(points) == {"amount", "country"}
     assert 0.2 < points["amount"] < 1 and 0.1 < points["country"] < 1
@@ -63,8 +73,11 @@ def test_hellinger_and_chi2_pvalue_are_alertable_thresholds():
     train = pd.DataFrame({"amount": RNG.normal(size=2000), "country": RNG.choice(["fr", "de", "it"], 2000)})
     alerts = []
     model = modeltel.wrap(
-        lambda x: np.zeros(len(x)), name="registry-alerts", reference=Reference.from_data(train),
-        drift_methods=["chi2_pvalue", "hellinger"], thresholds={"chi2_pvalue": 0.05, "hellinger": 0.3},
+        lambda x: np.zeros(len(x)),
+        name="registry-alerts",
+        reference=Reference.from_data(train),
+        drift_methods=["chi2_pvalue", "hellinger"],
+        thresholds={"chi2_pvalue": 0.05, "hellinger": 0.3},
         on_alert=alerts.append,
     )
     drifted = train.iloc[:100].assign(amount=train["amount"].iloc[:100] + 5, country="fr")

@@ -72,4 +72,4 @@ def test_half_std_shift_crosses_default_psi_threshold_and_no_shift_stays_below()
     shifted = [psi(p, bin_counts(RNG.normal(0.5, 1.0, 1000), edges)) for _ in range(20)]
     steady = [psi(p, bin_counts(RNG.normal(0.0, 1.0, 1000), edges)) for _ in range(20)]
     assert min(shifted) > 0.1  # the default threshold (docs/drift.md)
-    assert max(steady) < 0.1   # no false alarm in 20 windows of 1,000 rows
+    assert max(steady) < 0.1  # no false alarm in 20 windows of 1,000 rows

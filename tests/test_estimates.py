@@ -13,8 +13,10 @@ RNG = np.random.default_rng(44)
 
 
 def estimated(name, metric):
-    points = metric_points("ml.performance", **{"ml.model.name": name, "ml.performance.metric": metric,
-                                                "ml.performance.source": "estimated"})
+    points = metric_points(
+        "ml.performance",
+        **{"ml.model.name": name, "ml.performance.metric": metric, "ml.performance.source": "estimated"},
+    )
     return points[-1].value
 
 
@@ -86,8 +88,12 @@ def test_ring_buffer_estimates_equal_cbpe_over_the_last_rows():
     from modeltel.labels.estimates import EstimateWindow, calibrate
 
     rng = np.random.default_rng(9)
-    for classes, calibration in [(2, None), (2, {"kind": "binary", "x": [0.0, 0.5, 1.0], "y": [0.1, 0.4, 0.9]}),
-                                 (4, None), (4, {"kind": "top", "x": [0.25, 1.0], "y": [0.2, 0.8]})]:
+    for classes, calibration in [
+        (2, None),
+        (2, {"kind": "binary", "x": [0.0, 0.5, 1.0], "y": [0.1, 0.4, 0.9]}),
+        (4, None),
+        (4, {"kind": "top", "x": [0.25, 1.0], "y": [0.2, 0.8]}),
+    ]:
         window = EstimateWindow(50)
         seen = []
         for n in rng.integers(1, 30, 20):  # wraps around the ring several times, one call > 50 rows too

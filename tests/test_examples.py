@@ -71,8 +71,11 @@ def test_delayed_labels_example_exports_realized_and_estimated_accuracy(pipeline
     out = run_example("delayed_labels.py", collector)
     assert "matched=600" in out and "unknown=1" in out
     assert backend.wait_for(lambda b: any(m.name == "ml.performance" for m in b.metrics))
-    accuracy = {p["ml.performance.source"]: p["_value"] for p in data_points(backend, "ml.performance")
-                if p["ml.performance.metric"] == "accuracy"}
+    accuracy = {
+        p["ml.performance.source"]: p["_value"]
+        for p in data_points(backend, "ml.performance")
+        if p["ml.performance.metric"] == "accuracy"
+    }
     realized = float(out.split("realized accuracy on the labelled 600: ")[1].split()[0])
     assert accuracy["labels"] == pytest.approx(realized, abs=1e-3)
     assert accuracy["estimated"] == pytest.approx(realized, abs=0.05)

@@ -51,8 +51,12 @@ class App:
         env.update(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_BSP_SCHEDULE_DELAY="100", OTEL_METRICS_EXPORTER="none")
         env.update(extra_env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", APP], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", APP],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def phase(self, name: str, calls: int) -> dict:
@@ -158,15 +162,21 @@ def test_spans_dropped_while_the_trace_endpoint_is_down_are_counted(tmp_path: Pa
         env.update(
             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nobody there
             OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=f"http://127.0.0.1:{backend.port}",
-            OTEL_LOGS_EXPORTER="none", OTEL_BSP_MAX_QUEUE_SIZE="32", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="16",
-            OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED="true", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="1",
+            OTEL_LOGS_EXPORTER="none",
+            OTEL_BSP_MAX_QUEUE_SIZE="32",
+            OTEL_BSP_MAX_EXPORT_BATCH_SIZE="16",
+            OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED="true",
+            OTEL_EXPORTER_OTLP_TRACES_TIMEOUT="1",
         )
         proc = subprocess.run([sys.executable, "-c", DROPS], env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr
         assert backend.wait_for(lambda b: any(m.name == "otel.sdk.processor.span.processed" for m in b.metrics))
         dropped = [
-            p.as_int for m in backend.metrics if m.name == "otel.sdk.processor.span.processed"
-            for p in m.sum.data_points if attributes(p.attributes).get("error.type") == "queue_full"
+            p.as_int
+            for m in backend.metrics
+            if m.name == "otel.sdk.processor.span.processed"
+            for p in m.sum.data_points
+            if attributes(p.attributes).get("error.type") == "queue_full"
         ]
         # 300 spans into a 32-span queue that cannot drain: most are dropped, and counted.
         assert dropped and max(dropped) >= 200, dropped
@@ -192,8 +202,11 @@ def test_an_otlp_endpoint_answering_errors_changes_no_prediction(tmp_path: Path)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    app = App(f"http://127.0.0.1:{server.server_address[1]}", OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-              OTEL_EXPORTER_OTLP_TIMEOUT="2")
+    app = App(
+        f"http://127.0.0.1:{server.server_address[1]}",
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+        OTEL_EXPORTER_OTLP_TIMEOUT="2",
+    )
     try:
         first = app.phase("first", 100)
         time.sleep(0.5)  # exports have been refused by now

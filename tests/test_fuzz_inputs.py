@@ -14,8 +14,12 @@ import modeltel
 from modeltel import Reference
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**62), 2**62), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=5), st.binary(max_size=5),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**62), 2**62),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.binary(max_size=5),
 )
 inputs = st.one_of(
     scalars,
@@ -23,8 +27,10 @@ inputs = st.one_of(
     st.lists(st.lists(scalars, max_size=4), max_size=5),  # ragged, mixed
     st.dictionaries(st.text(max_size=3), scalars, max_size=4),
     st.lists(st.dictionaries(st.sampled_from(["a", "b", "c"]), scalars, max_size=3), max_size=4),
-    hnp.arrays(dtype=st.sampled_from([np.float64, np.float32, np.int8, np.bool_, np.complex64, object, "U3"]),
-               shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4)),
+    hnp.arrays(
+        dtype=st.sampled_from([np.float64, np.float32, np.int8, np.bool_, np.complex64, object, "U3"]),
+        shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
+    ),
 )
 
 REFERENCE = Reference.from_data(np.random.default_rng(0).normal(size=(200, 3)))
@@ -75,13 +81,21 @@ CLASSIFIER = modeltel.register(
     LogisticRegression().fit(_X, (_X[:, 0] > 0).astype(int)), name="fuzz-lr", reference=REFERENCE
 )
 numeric_cells = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e308, -1e308, 5e-324, 0.0]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e308, -1e308, 5e-324, 0.0]),
     st.integers(-(2**62), 2**62),
 )
 model_inputs = st.one_of(
     hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=6), elements=numeric_cells),
-    hnp.arrays(object, st.tuples(st.integers(0, 4), st.just(3)), elements=st.one_of(numeric_cells, st.text(max_size=3), st.none())),
-    st.lists(st.lists(st.one_of(numeric_cells, st.text(max_size=2), st.binary(max_size=2)), min_size=2, max_size=4), max_size=4),
+    hnp.arrays(
+        object,
+        st.tuples(st.integers(0, 4), st.just(3)),
+        elements=st.one_of(numeric_cells, st.text(max_size=3), st.none()),
+    ),
+    st.lists(
+        st.lists(st.one_of(numeric_cells, st.text(max_size=2), st.binary(max_size=2)), min_size=2, max_size=4),
+        max_size=4,
+    ),
 )
 
 
@@ -111,18 +125,23 @@ def test_sklearn_gives_the_uninstrumented_result_or_exception(x, method):
 
 @pytest.mark.parametrize("width", [0, 10_000])
 def test_zero_and_ten_thousand_features(width):
-    observed = modeltel.wrap(lambda x: x.sum(axis=1) if x.size else np.zeros(len(x)), name=f"fuzz-wide-{width}",
-                             reference=REFERENCE)
+    observed = modeltel.wrap(
+        lambda x: x.sum(axis=1) if x.size else np.zeros(len(x)), name=f"fuzz-wide-{width}", reference=REFERENCE
+    )
     x = np.random.default_rng(2).normal(size=(50, width))
     assert np.array_equal(observed(x), x.sum(axis=1) if width else np.zeros(50))
 
 
 def test_pandas_extension_dtypes_pass_through():
-    frame = pd.DataFrame({
-        "n": pd.array([1, None, 3], dtype="Int64"), "f": pd.array([0.5, None, 1.5], dtype="Float64"),
-        "s": pd.array(["a", None, "c"], dtype="string"), "b": pd.array([True, None, False], dtype="boolean"),
-        "c": pd.Categorical(["x", "y", None]),
-    })
+    frame = pd.DataFrame(
+        {
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "f": pd.array([0.5, None, 1.5], dtype="Float64"),
+            "s": pd.array(["a", None, "c"], dtype="string"),
+            "b": pd.array([True, None, False], dtype="boolean"),
+            "c": pd.Categorical(["x", "y", None]),
+        }
+    )
     observed = modeltel.wrap(echo, name="fuzz-ext", reference=REFERENCE)
     assert observed(frame) is frame
 

@@ -56,7 +56,11 @@ def _top_level_imports(tree: ast.Module) -> list[ast.stmt]:
 def _imports(module: str, *, all_levels: bool = False) -> set[str]:
     """modeltel modules that ``module`` imports (a package import counts as its __init__)."""
     tree = ast.parse(MODULES[module].read_text())
-    nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))] if all_levels else _top_level_imports(tree)
+    nodes = (
+        [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        if all_levels
+        else _top_level_imports(tree)
+    )
     out: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -82,7 +86,18 @@ def _layer(module: str) -> str:
 
 def test_every_module_is_in_a_known_layer():
     layers = {_layer(m) for m in MODULES}
-    assert layers <= {"package", "feature", "base", "_core", "_sdk", "_local", "instrumentation", "testing", "api", "cli"}, layers
+    assert layers <= {
+        "package",
+        "feature",
+        "base",
+        "_core",
+        "_sdk",
+        "_local",
+        "instrumentation",
+        "testing",
+        "api",
+        "cli",
+    }, layers
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if _layer(m) == "feature"))
@@ -121,7 +136,7 @@ def test_there_are_no_import_cycles():
         visiting.add(node)
         for dep in sorted(graph[node]):
             if dep in visiting:
-                cycles.append([*path[path.index(dep):], dep] if dep in path else [*path, dep])
+                cycles.append([*path[path.index(dep) :], dep] if dep in path else [*path, dep])
             elif dep not in done:
                 walk(dep, [*path, dep])
         visiting.discard(node)

@@ -212,9 +212,7 @@ def test_numeric_stats_widening_copy_matches_for_large_random_samples(dtype):
 @given(
     hnp.arrays(
         dtype=st.sampled_from([np.float64, np.int32, np.bool_]),
-        shape=st.tuples(st.integers(1, 600), st.integers(1, 4), st.integers(1, 3)).map(
-            lambda s: s[: 1 + s[2] % 3]
-        ),
+        shape=st.tuples(st.integers(1, 600), st.integers(1, 4), st.integers(1, 3)).map(lambda s: s[: 1 + s[2] % 3]),
     )
 )
 @settings(max_examples=60, deadline=None)

@@ -27,7 +27,9 @@ Y = (X[:, 0] > 0).astype(int)
         ("summarize_output", "output_summary", 50),
     ],
 )
-def test_summary_failure_is_counted_logged_once_and_prediction_unchanged(monkeypatch, caplog, spans, target, site, rows):
+def test_summary_failure_is_counted_logged_once_and_prediction_unchanged(
+    monkeypatch, caplog, spans, target, site, rows
+):
     _reset_for_tests()
     model = LogisticRegression().fit(X, Y)
     batch = np.random.default_rng(1).normal(size=(rows, 3))

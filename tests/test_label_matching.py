@@ -21,7 +21,9 @@ Y = (X[:, 0] > 0).astype(int)
 
 
 def performance(name, metric):
-    points = metric_points("ml.performance", **{"ml.model.name": name, "ml.performance.metric": metric, "ml.performance.source": "labels"})
+    points = metric_points(
+        "ml.performance", **{"ml.model.name": name, "ml.performance.metric": metric, "ml.performance.source": "labels"}
+    )
     assert points, f"no ml.performance {metric} for {name}"
     return points[-1].value
 

@@ -18,7 +18,9 @@ Y = (X[:, 0] + 0.5 * RNG.normal(size=2000) > 0).astype(int)
 
 
 def performance(name, metric):
-    points = metric_points("ml.performance", **{"ml.model.name": name, "ml.performance.metric": metric, "ml.performance.source": "labels"})
+    points = metric_points(
+        "ml.performance", **{"ml.model.name": name, "ml.performance.metric": metric, "ml.performance.source": "labels"}
+    )
     assert points, f"no ml.performance {metric} for {name}"
     return points[-1].value
 
@@ -48,7 +50,9 @@ def test_generated_ids_join_out_of_order_and_partial_labels_match_sklearn(spans)
     labelled, pred = truth[order], np.array(predicted)[order]
     assert performance("labels-clf", "accuracy") == pytest.approx(metrics.accuracy_score(labelled, pred))
     assert performance("labels-clf", "f1") == pytest.approx(metrics.f1_score(labelled, pred))
-    assert performance("labels-clf", "roc_auc") == pytest.approx(metrics.roc_auc_score(labelled, np.array(proba)[order]))
+    assert performance("labels-clf", "roc_auc") == pytest.approx(
+        metrics.roc_auc_score(labelled, np.array(proba)[order])
+    )
     assert counter_value("ml.labels", **{"ml.labels.outcome": "matched"}) >= 240
     assert histogram_count("ml.label.delay", **{"ml.model.name": "labels-clf"}) == 240
 
@@ -155,7 +159,9 @@ def test_torch_logits_are_joined_by_argmax_without_probability_metrics():
     truth[:10] = (truth[:10] + 1) % 3  # 10 of 40 wrong
     modeltel.record_labels(modeltel.last_prediction_ids(), truth.tolist())
     assert performance("labels-logits", "accuracy") == pytest.approx(0.75)
-    assert not metric_points("ml.performance", **{"ml.model.name": "labels-logits", "ml.performance.metric": "log_loss"})
+    assert not metric_points(
+        "ml.performance", **{"ml.model.name": "labels-logits", "ml.performance.metric": "log_loss"}
+    )
 
 
 def test_large_cpu_tensor_outputs_are_stored_as_copies():

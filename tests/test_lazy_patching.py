@@ -24,7 +24,10 @@ out = {}
 
 
 def _run(body: str) -> dict:
-    result = run_python(_PRELUDE + body + "\nprint(json.dumps(out))\n", env={"OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"})
+    result = run_python(
+        _PRELUDE + body + "\nprint(json.dumps(out))\n",
+        env={"OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -85,7 +85,9 @@ def test_one_models_failing_metric_source_leaves_every_other_models_series(monke
     monkeypatch.setattr(states.live_state(("quality-bad", None)), "quality", Broken())
     site = {"modeltel.site": "performance", "error.type": "RuntimeError"}
     before = counter_value("modeltel.internal.errors", **site)
-    names = {p.attributes["ml.model.name"] for p in metric_points("ml.performance", **{"ml.performance.source": "labels"})}
+    names = {
+        p.attributes["ml.model.name"] for p in metric_points("ml.performance", **{"ml.performance.source": "labels"})
+    }
     assert "quality-good" in names and "quality-bad" not in names
     assert counter_value("modeltel.internal.errors", **site) > before  # counted once per collection
     # the bad model's other series are still there
@@ -108,7 +110,8 @@ def test_a_thousand_versions_of_one_model_keep_at_most_max_versions_drift_monito
 def test_ten_thousand_model_names_keep_at_most_max_models_states_and_row_series():
     # In a process of its own: the SDK keeps a cumulative duration series per model ever
     # seen (up to its own limit), which would overflow the shared test meter for later tests.
-    proc = run_python(textwrap.dedent("""
+    proc = run_python(
+        textwrap.dedent("""
         import json
         import numpy as np
         from modeltel.testing import InMemoryTelemetry
@@ -120,7 +123,8 @@ def test_ten_thousand_model_names_keep_at_most_max_models_states_and_row_series(
         rows = {p.attributes["ml.model.name"] for p in telemetry.metric_points("ml.prediction.rows")}
         print(json.dumps({"states": len(states.live()), "rows": len(rows), "last": "name-9999" in rows,
                           "max": states.MAX_MODELS}))
-        """))
+        """)
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["states"] <= out["max"] and out["rows"] <= out["max"]

@@ -58,18 +58,22 @@ def test_bytes_equal_the_sdk_encoders_for_every_attribute_type(attribute_sets):
 
 
 def test_a_prediction_spans_arrays_and_edge_values():
-    spans = _finished_spans([{
-        "ml.model.name": "fraud",
-        "ml.batch.size": 3,
-        "ml.input.feature.names": ("amount", "age", "país"),
-        "ml.input.feature.mean": (1.5, math.nan, -math.inf),
-        "ml.output.class.counts": (0, -1, 2**62),
-        "ml.output.class.labels": ("", "yes"),
-        "empty": (),
-        "flag": False,
-        "zero": 0.0,
-        "big": -(2**63),
-    }])
+    spans = _finished_spans(
+        [
+            {
+                "ml.model.name": "fraud",
+                "ml.batch.size": 3,
+                "ml.input.feature.names": ("amount", "age", "país"),
+                "ml.input.feature.mean": (1.5, math.nan, -math.inf),
+                "ml.output.class.counts": (0, -1, 2**62),
+                "ml.output.class.labels": ("", "yes"),
+                "empty": (),
+                "flag": False,
+                "zero": 0.0,
+                "big": -(2**63),
+            }
+        ]
+    )
     payload = encode_spans_bytes(spans)
     assert payload == encode_spans(spans).SerializeToString()
     fast = ExportTraceServiceRequest.FromString(payload)
@@ -92,8 +96,12 @@ def test_status_remote_parents_trace_state_schema_urls_and_dropped_attributes():
     )
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("scoped", "2.0", schema_url="https://example.com/schema")
-    remote = SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1), trace_state=TraceState([("k", "v"), ("a", "b")]))
-    with tracer.start_as_current_span("under a remote parent", context=trace.set_span_in_context(NonRecordingSpan(remote))) as span:
+    remote = SpanContext(
+        0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1), trace_state=TraceState([("k", "v"), ("a", "b")])
+    )
+    with tracer.start_as_current_span(
+        "under a remote parent", context=trace.set_span_in_context(NonRecordingSpan(remote))
+    ) as span:
         span.set_status(Status(StatusCode.ERROR, "model failed: ValueError"))
     with tracer.start_as_current_span("ok status") as span:
         span.set_status(Status(StatusCode.OK))
@@ -127,16 +135,18 @@ def test_repeated_values_and_shared_tuples_encode_like_the_sdk():
     row = (0.5, -1.0, math.nan)
     sets = []
     for i in range(40):
-        sets.append({
-            "ml.model.name": "fraud" if i % 3 else "churn",
-            "same": (1, True, 1.0, "1")[i % 4],
-            "ml.prediction.id": f"id-{i}",
-            "ml.input.feature.names": ("a", "b", "c") if i % 5 else ("a", "b", "d"),
-            "ml.input.feature.mean": row if i % 2 else (float(i), 0.0, 1.0),
-            "ml.input.feature.min": row,
-            "ml.input.feature.max": row if i % 7 else (1.0, 2.0, 3.0),
-            "labels": ("x",) if i % 2 else (1,),
-        })
+        sets.append(
+            {
+                "ml.model.name": "fraud" if i % 3 else "churn",
+                "same": (1, True, 1.0, "1")[i % 4],
+                "ml.prediction.id": f"id-{i}",
+                "ml.input.feature.names": ("a", "b", "c") if i % 5 else ("a", "b", "d"),
+                "ml.input.feature.mean": row if i % 2 else (float(i), 0.0, 1.0),
+                "ml.input.feature.min": row,
+                "ml.input.feature.max": row if i % 7 else (1.0, 2.0, 3.0),
+                "labels": ("x",) if i % 2 else (1,),
+            }
+        )
     spans = _finished_spans(sets)
     assert encode_spans_bytes(spans) == encode_spans(spans).SerializeToString()
 

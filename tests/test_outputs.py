@@ -13,8 +13,14 @@ from modeltel.summaries.outputs import MAX_CLASSES, summarize_output
 
 
 def out(y, operation="predict", classes=None, is_classifier=False, **kw):
-    return summarize_output(y, operation=operation, classes=classes, is_classifier=is_classifier,
-                            max_rows=kw.get("max_rows", 256), max_columns=64)
+    return summarize_output(
+        y,
+        operation=operation,
+        classes=classes,
+        is_classifier=is_classifier,
+        max_rows=kw.get("max_rows", 256),
+        max_columns=64,
+    )
 
 
 def test_string_labels_are_counted_most_frequent_first():
@@ -116,8 +122,16 @@ def _same_attributes(a, b):
 
 
 _ELEMENTS = st.one_of(st.floats(-1e4, 1e4), st.sampled_from([float("nan"), float("inf"), -float("inf"), 0.5, 1.0]))
-_TENSOR_DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
-                  torch.uint8, torch.bool]
+_TENSOR_DTYPES = [
+    torch.float64,
+    torch.float32,
+    torch.float16,
+    torch.bfloat16,
+    torch.int64,
+    torch.int32,
+    torch.uint8,
+    torch.bool,
+]
 
 
 @settings(max_examples=300, deadline=None)

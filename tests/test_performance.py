@@ -34,7 +34,9 @@ def test_multiclass_macro_and_ties_in_auc():
     assert got["f1"] == pytest.approx(metrics.f1_score(y, pred, average="macro"))
     scores = np.round(RNG.uniform(size=200), 1)  # many ties
     truth = RNG.integers(0, 2, 200)
-    binary = classification_metrics(truth, (scores > 0.5).astype(int), np.column_stack([1 - scores, scores]), np.array([0, 1]))
+    binary = classification_metrics(
+        truth, (scores > 0.5).astype(int), np.column_stack([1 - scores, scores]), np.array([0, 1])
+    )
     assert binary["roc_auc"] == pytest.approx(metrics.roc_auc_score(truth, scores))
 
 

@@ -35,8 +35,13 @@ def test_a_single_row_summary_is_its_raw_values_unless_min_rows_is_set(spans):
     private(FRAME.iloc[:3])
     one, three = (s.attributes for s in spans() if s.name == "call single-private")
     assert one["ml.batch.size"] == 1
-    assert not {"ml.input.feature.mean", "ml.input.feature.min", "ml.input.feature.max",
-                "ml.input.feature.names", "ml.input.missing.count"} & set(one)
+    assert not {
+        "ml.input.feature.mean",
+        "ml.input.feature.min",
+        "ml.input.feature.max",
+        "ml.input.feature.names",
+        "ml.input.missing.count",
+    } & set(one)
     assert list(three["ml.input.feature.names"]) == ["age", "ssn"]
 
 
@@ -44,8 +49,9 @@ def test_denied_features_leave_through_no_signal(spans):
     LOG_EXPORTER.clear()
     reference = Reference.from_data(FRAME.sample(200, replace=True, random_state=0))
 
-    @modeltel.monitor("denied", features_deny=["ssn"], prediction_log_rate=1.0, reference=reference,
-                      export_distribution=True)
+    @modeltel.monitor(
+        "denied", features_deny=["ssn"], prediction_log_rate=1.0, reference=reference, export_distribution=True
+    )
     def score(frame):
         return np.zeros(len(frame))
 
@@ -57,10 +63,14 @@ def test_denied_features_leave_through_no_signal(spans):
     logs = [r for r in LOG_EXPORTER.get_finished_logs() if r.log_record.attributes.get("ml.model.name") == "denied"]
     body = json.loads(logs[-1].log_record.body)
     assert [set(row) for row in body["inputs"]] == [{"age"}] * 4
-    features = {p.attributes["ml.feature.name"] for p in metric_points("ml.input.distribution", **{"ml.model.name": "denied"})}
+    features = {
+        p.attributes["ml.feature.name"] for p in metric_points("ml.input.distribution", **{"ml.model.name": "denied"})
+    }
     assert features == {"age"}
-    reference_features = {p.attributes["ml.feature.name"]
-                          for p in metric_points("ml.reference.distribution", **{"ml.model.name": "denied"})}
+    reference_features = {
+        p.attributes["ml.feature.name"]
+        for p in metric_points("ml.reference.distribution", **{"ml.model.name": "denied"})
+    }
     assert reference_features == {"age"}
     # Drift is still watched on the denied feature: a score describes a shift, not values.
     scores = {p.attributes["ml.feature.name"] for p in metric_points("ml.drift.score", **{"ml.model.name": "denied"})}
@@ -77,9 +87,21 @@ def test_privacy_options_from_the_environment_are_validated():
 
 
 METRIC_ATTRIBUTES = {
-    "ml.model.name", "ml.model.version", "ml.model.framework", "ml.operation", "error.type", "modeltel.site",
-    "ml.feature.name", "ml.drift.method", "ml.data_quality.kind", "ml.bin", "ml.performance.metric",
-    "ml.performance.source", "ml.labels.outcome", "ml.alert.name", "ml.alert.state",
+    "ml.model.name",
+    "ml.model.version",
+    "ml.model.framework",
+    "ml.operation",
+    "error.type",
+    "modeltel.site",
+    "ml.feature.name",
+    "ml.drift.method",
+    "ml.data_quality.kind",
+    "ml.bin",
+    "ml.performance.metric",
+    "ml.performance.source",
+    "ml.labels.outcome",
+    "ml.alert.name",
+    "ml.alert.state",
 }
 
 
@@ -143,8 +165,9 @@ def _logged(name, x, **options):
     LOG_EXPORTER.clear()
     score = modeltel.monitor(name, prediction_log_rate=1.0, **options)(lambda batch: np.zeros(len(batch)))
     score(x)
-    (record,) = [r.log_record for r in LOG_EXPORTER.get_finished_logs()
-                 if r.log_record.attributes.get("ml.model.name") == name]
+    (record,) = [
+        r.log_record for r in LOG_EXPORTER.get_finished_logs() if r.log_record.attributes.get("ml.model.name") == name
+    ]
     text = str(record.body) + json.dumps({k: str(v) for k, v in record.attributes.items()})
     return json.loads(record.body), text
 
@@ -152,8 +175,11 @@ def _logged(name, x, **options):
 @pytest.mark.parametrize("deny", DENY_OPTIONS, ids=lambda d: next(iter(d)))
 def test_a_denied_feature_is_removed_from_nested_records(deny):
     records = [
-        {"user": {"ssn": SECRET, "age": 41, "contact": {"ssn": OTHER_SECRET, "city": "Lyon"}},
-         "history": [{"ssn": SECRET, "amount": 3.5}], "ssn": OTHER_SECRET},
+        {
+            "user": {"ssn": SECRET, "age": 41, "contact": {"ssn": OTHER_SECRET, "city": "Lyon"}},
+            "history": [{"ssn": SECRET, "amount": 3.5}],
+            "ssn": OTHER_SECRET,
+        },
         {"user": {"ssn": OTHER_SECRET, "age": 52}, "history": []},
     ]
     body, text = _logged(f"nested-{next(iter(deny))}", records, **deny)
@@ -171,8 +197,10 @@ def test_a_denied_feature_is_removed_on_any_multiindex_level(deny):
     assert isinstance(frame.columns, pd.MultiIndex)
     body, text = _logged(f"multiindex-{next(iter(deny))}", frame, **deny)
     assert str(SECRET) not in text and str(OTHER_SECRET) not in text
-    assert body["inputs"] == [{"('age', 'years')": 41, "('contact', 'city')": "Lyon"},
-                              {"('age', 'years')": 52, "('contact', 'city')": "Nice"}]
+    assert body["inputs"] == [
+        {"('age', 'years')": 41, "('contact', 'city')": "Lyon"},
+        {"('age', 'years')": 52, "('contact', 'city')": "Nice"},
+    ]
 
 
 def test_an_allow_list_keeps_only_allowed_names_at_every_level():

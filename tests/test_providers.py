@@ -183,11 +183,12 @@ def test_zero_code_opentelemetry_instrument_uses_the_entry_points(tmp_path: Path
             OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{backend.port}",
             OTEL_EXPORTER_OTLP_INSECURE="true",
         )
-        proc = subprocess.run([str(instrument), sys.executable, str(script)], env=env,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [str(instrument), sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == 0, proc.stderr
         assert backend.wait_for(lambda b: any(s.name == "predict LogisticRegression" for s in b.spans)), proc.stderr
-        (_, attrs, _), = [t for t in backend.span_attributes() if t[0].startswith("predict")]
+        ((_, attrs, _),) = [t for t in backend.span_attributes() if t[0].startswith("predict")]
         assert attrs["ml.batch.size"] == 4
         assert backend.resources[0]["service.name"] == "zero-code"
     finally:
@@ -212,8 +213,12 @@ def test_env_vars_disable_summaries_and_a_framework():
         (span,) = exporter.get_finished_spans()
         print(json.dumps({"keys": sorted(span.attributes), "torch_patched": is_patched()}))
         """,
-        env={"MODELTEL_SUMMARIES": "false", "MODELTEL_DISABLED_FRAMEWORKS": "torch",
-             "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+        env={
+            "MODELTEL_SUMMARIES": "false",
+            "MODELTEL_DISABLED_FRAMEWORKS": "torch",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        },
     )
     assert out["torch_patched"] is False
     assert "ml.batch.size" in out["keys"] and "ml.input.feature.mean" not in out["keys"]

@@ -108,7 +108,10 @@ def test_save_load_roundtrip(tmp_path):
         ("{not json", "is not valid JSON"),
         ('{"schema": "something-else"}', "is not a modeltel reference"),
         ('{"schema": "modeltel.reference", "version": 99, "features": []}', "schema version 99"),
-        ('{"schema": "modeltel.reference", "version": 1, "features": [{"kind": "numeric"}]}', r"features\[0\] is missing field\(s\) bin_means"),
+        (
+            '{"schema": "modeltel.reference", "version": 1, "features": [{"kind": "numeric"}]}',
+            r"features\[0\] is missing field\(s\) bin_means",
+        ),
     ],
 )
 def test_bad_files_give_clear_errors(tmp_path, content, message):

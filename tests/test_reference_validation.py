@@ -219,7 +219,9 @@ def test_validate_checks_a_reference_built_in_code():
         ref.validate()
     ref = full_reference()
     ref.pca = {"features": ["a"]}  # type: ignore[assignment]
-    with pytest.raises(InvalidReferenceError, match=r"^reference: pca must be an object, got 'a dict, not a PcaProfile'"):
+    with pytest.raises(
+        InvalidReferenceError, match=r"^reference: pca must be an object, got 'a dict, not a PcaProfile'"
+    ):
         ref.validate()
 
 

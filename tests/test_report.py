@@ -45,11 +45,13 @@ def test_snapshot_from_data_equals_counts_by_hand():
     ref = small_reference()
     assert ref.feature("x").edges == [0.0, 4.5, 9.0]
     assert ref.feature("c").categories == ["c", "a"]
-    live = pd.DataFrame({
-        "x": [-1.0, 0.0, 4.4, 4.5, 9.0, 10.0, np.nan, 3.0],
-        "c": ["a", "b", "z", None, "c", "c", "a", np.nan],
-        "extra": range(8),
-    })
+    live = pd.DataFrame(
+        {
+            "x": [-1.0, 0.0, 4.4, 4.5, 9.0, 10.0, np.nan, 3.0],
+            "c": ["a", "b", "z", None, "c", "c", "a", np.nan],
+            "extra": range(8),
+        }
+    )
     window = WindowSnapshot.from_data(live, ref)
     x, c = window.feature("x"), window.feature("c")
     # underflow: -1 | [0, 4.5): 0, 4.4, 3 | [4.5, 9]: 4.5, 9 (the maximum is in the last bin) | overflow: 10
@@ -114,7 +116,10 @@ def _set(path: list, value):
         (_set(["features", 0, "counts", 1], -2), "feature #0 ('x'): counts must not be negative"),
         (_set(["features", 0, "sums"], [1.0, 2.0]), "feature #0 ('x'): sums has 2 entries for 4 counts"),
         (_set(["features", 1, "quality", "stale"], 1), "feature #1 ('c'): unknown quality kind(s) ['stale']"),
-        (_set(["features", 1, "quality", "missing"], None), "feature #1 ('c'): quality.missing must be a non-negative number"),
+        (
+            _set(["features", 1, "quality", "missing"], None),
+            "feature #1 ('c'): quality.missing must be a non-negative number",
+        ),
         (_set(["features", 1, "name"], "x"), "feature 'x' appears twice"),
         (_set(["predictions"], "yes"), "predictions must be an object, got str"),
     ],
@@ -193,10 +198,12 @@ def test_live_window_with_categories_and_data_quality_matches_data(tmp_path):
     def score(frame):
         return np.zeros(len(frame))
 
-    live = pd.DataFrame({
-        "amount": RNG.normal(110, 10, 150).astype(object),
-        "country": RNG.choice(["NO", "SE", "IS"], 150).astype(object),
-    })
+    live = pd.DataFrame(
+        {
+            "amount": RNG.normal(110, 10, 150).astype(object),
+            "country": RNG.choice(["NO", "SE", "IS"], 150).astype(object),
+        }
+    )
     live.loc[3, "amount"] = None
     live.loc[4, "amount"] = "oops"
     live.loc[5, "amount"] = 1e6
@@ -228,27 +235,31 @@ def test_live_errors_say_what_to_do():
 # --- the report ---------------------------------------------------------------------------
 
 
-TRICKY = 'amount <b>"&\'</b>'
+TRICKY = "amount <b>\"&'</b>"
 
 
 def drifted_example() -> tuple[Reference, WindowSnapshot]:
     """Four features (one with a name full of markup, one categorical with a script
     category), predictions, one feature clearly shifted."""
     n = 4000
-    train = pd.DataFrame({
-        TRICKY: RNG.lognormal(3, 1, n),
-        "age": RNG.integers(18, 90, n).astype(float),
-        "country": RNG.choice(["NO", "SE", "DK", "<script>alert(1)</script>"], n, p=[0.4, 0.3, 0.2, 0.1]),
-        "score": RNG.normal(size=n),
-    })
-    ref = Reference.from_data(train, predictions=RNG.choice(["fraud", "ok"], n, p=[0.1, 0.9]),
-                              metadata={"source": "train.csv"})
+    train = pd.DataFrame(
+        {
+            TRICKY: RNG.lognormal(3, 1, n),
+            "age": RNG.integers(18, 90, n).astype(float),
+            "country": RNG.choice(["NO", "SE", "DK", "<script>alert(1)</script>"], n, p=[0.4, 0.3, 0.2, 0.1]),
+            "score": RNG.normal(size=n),
+        }
+    )
+    ref = Reference.from_data(
+        train, predictions=RNG.choice(["fraud", "ok"], n, p=[0.1, 0.9]), metadata={"source": "train.csv"}
+    )
     live = train.sample(1500, random_state=3).reset_index(drop=True)
     live[TRICKY] = live[TRICKY] * 2.0
     live.loc[:29, "age"] = np.nan
     live["country"] = RNG.choice(["NO", "SE", "DK", "IS"], 1500)
-    window = WindowSnapshot.from_data(live, ref, predictions=RNG.choice(["fraud", "ok"], 1500, p=[0.35, 0.65]),
-                                      metadata={"data": "today.csv"})
+    window = WindowSnapshot.from_data(
+        live, ref, predictions=RNG.choice(["fraud", "ok"], 1500, p=[0.35, 0.65]), metadata={"data": "today.csv"}
+    )
     return ref, window
 
 
@@ -258,7 +269,7 @@ def test_report_has_one_chart_per_feature_escaped_names_and_no_urls():
     assert page.count('<svg class="chart" data-role="feature"') == len(ref.features) == 4
     assert page.count('<svg class="chart" data-role="prediction"') == 1
     # user strings are escaped everywhere: no raw markup from names or categories
-    assert TRICKY not in page and "<script>" not in page and "<b>\"" not in page
+    assert TRICKY not in page and "<script>" not in page and '<b>"' not in page
     assert "amount &lt;b&gt;&quot;&amp;&#x27;&lt;/b&gt;" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     # self-contained: no URL at all, so nothing is fetched
@@ -320,8 +331,14 @@ def test_feature_scores_are_empty_without_values():
 
 
 def write_csvs(tmp_path: Path) -> tuple[Path, Path]:
-    train = pd.DataFrame({"amount": RNG.normal(size=500), "city": RNG.choice(["Oslo", "Bergen"], 500),
-                          "pred": RNG.choice([0, 1], 500), "target": RNG.integers(0, 2, 500)})
+    train = pd.DataFrame(
+        {
+            "amount": RNG.normal(size=500),
+            "city": RNG.choice(["Oslo", "Bergen"], 500),
+            "pred": RNG.choice([0, 1], 500),
+            "target": RNG.integers(0, 2, 500),
+        }
+    )
     today = train.copy()
     today["amount"] += 2.0
     train.to_csv(tmp_path / "train.csv", index=False)
@@ -332,9 +349,23 @@ def write_csvs(tmp_path: Path) -> tuple[Path, Path]:
 def test_cli_window_build_then_report(tmp_path):
     train, today = write_csvs(tmp_path)
     ref, win, out = tmp_path / "ref.json", tmp_path / "window.json", tmp_path / "report.html"
-    assert run("reference", "build", str(train), "-o", str(ref), "--drop", "target", "--predictions", "pred").returncode == 0
-    proc = run("window", "build", str(today), "--reference", str(ref), "-o", str(win), "--drop", "target",
-               "--predictions", "pred")
+    assert (
+        run("reference", "build", str(train), "-o", str(ref), "--drop", "target", "--predictions", "pred").returncode
+        == 0
+    )
+    proc = run(
+        "window",
+        "build",
+        str(today),
+        "--reference",
+        str(ref),
+        "-o",
+        str(win),
+        "--drop",
+        "target",
+        "--predictions",
+        "pred",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "500 rows, 2 features, predictions profiled" in proc.stdout
     snapshot = WindowSnapshot.load(win)
@@ -347,9 +378,21 @@ def test_cli_window_build_then_report(tmp_path):
     assert page.count('<svg class="chart" data-role="prediction"') == 1
     # --window also takes the data file itself, profiled on the fly: same page body
     direct = tmp_path / "direct.html"
-    proc = run("report", "--reference", str(ref), "--window", str(today), "-o", str(direct),
-               "--drop", "target", "--predictions", "pred")
+    proc = run(
+        "report",
+        "--reference",
+        str(ref),
+        "--window",
+        str(today),
+        "-o",
+        str(direct),
+        "--drop",
+        "target",
+        "--predictions",
+        "pred",
+    )
     assert proc.returncode == 0, proc.stderr
+
     def strip(text: str) -> str:
         return re.sub(r"\d{4}-\d\d-\d\dT[\d:]+Z", "", text)
 
@@ -369,7 +412,9 @@ def test_cli_errors_are_clear(tmp_path):
     other = tmp_path / "other.json"
     Reference.from_data(pd.DataFrame({"amount": RNG.normal(size=50)})).save(other)
     assert run("window", "build", str(today), "--reference", str(ref), "-o", str(tmp_path / "w.json")).returncode == 0
-    proc = run("report", "--reference", str(other), "--window", str(tmp_path / "w.json"), "-o", str(tmp_path / "r.html"))
+    proc = run(
+        "report", "--reference", str(other), "--window", str(tmp_path / "w.json"), "-o", str(tmp_path / "r.html")
+    )
     assert proc.returncode == 2 and "the reference does not have" in proc.stderr
     assert not (tmp_path / "r.html").exists()
 
@@ -383,10 +428,26 @@ def chromium(tmp_path: Path, url: str, *extra: str) -> subprocess.CompletedProce
     """Headless chromium with no network, sync or first-run side effects; console messages
     are logged to stderr as ``...:INFO:CONSOLE...`` lines."""
     return subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--enable-logging=stderr", "--v=0", *extra, url],
-        capture_output=True, text=True, timeout=90, check=False,
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
     )
 
 

@@ -51,10 +51,12 @@ class Parsed(HTMLParser):
 
 def hostile_page() -> str:
     rng = np.random.default_rng(3)
-    train = pd.DataFrame({
-        HOSTILE: rng.normal(size=600),
-        "country": rng.choice(["NO", HOSTILE], 600),
-    })
+    train = pd.DataFrame(
+        {
+            HOSTILE: rng.normal(size=600),
+            "country": rng.choice(["NO", HOSTILE], 600),
+        }
+    )
     reference = modeltel.Reference.from_data(train)
     live = train.assign(country=rng.choice(["NO", HOSTILE, "SE"], 600))
     window = modeltel.WindowSnapshot.from_data(live, reference)

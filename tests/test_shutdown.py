@@ -65,7 +65,9 @@ def _exit_seconds(endpoint: str, env: dict[str, str], extra: str = "") -> tuple[
     code = _PREDICT.format(extra=extra)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
     full_env.update(env)
-    proc = subprocess.run([sys.executable, "-c", code, endpoint], env=full_env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, endpoint], env=full_env, capture_output=True, text=True, timeout=120
+    )
     ended = time.time()
     assert proc.returncode == 0, proc.stderr
     return ended - float(proc.stdout.split()[-1]), proc.stderr
@@ -74,7 +76,9 @@ def _exit_seconds(endpoint: str, env: dict[str, str], extra: str = "") -> tuple[
 @pytest.mark.integration
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
 @pytest.mark.parametrize("collector", ["closed port", "silent server"])
-def test_exit_with_an_unreachable_collector_takes_at_most_the_bound(protocol: str, collector: str, silent_port: int) -> None:
+def test_exit_with_an_unreachable_collector_takes_at_most_the_bound(
+    protocol: str, collector: str, silent_port: int
+) -> None:
     port = _closed_port() if collector == "closed port" else silent_port
     seconds, stderr = _exit_seconds(
         f"http://127.0.0.1:{port}",
@@ -114,7 +118,10 @@ def test_sigterm_with_a_hung_collector_dies_within_the_bound(silent_port: int) -
     env["MODELTEL_SHUTDOWN_TIMEOUT"] = "1"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, f"http://127.0.0.1:{silent_port}"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     proc.stdout.readline()

@@ -41,9 +41,26 @@ APP = textwrap.dedent(
 def self_signed(tmp: Path) -> tuple[Path, Path]:
     key, cert = tmp / "key.pem", tmp / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return key, cert
 
@@ -52,12 +69,16 @@ def test_otlp_over_tls_carries_the_api_key_and_never_logs_it(tmp_path: Path):
     key, cert = self_signed(tmp_path)
     backend = OtlpBackend(tls=(key.read_bytes(), cert.read_bytes())).start()
     try:
-        proc = run_python(APP, env={
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"https://127.0.0.1:{backend.port}",
-            "OTEL_EXPORTER_OTLP_CERTIFICATE": str(cert),
-            "OTEL_EXPORTER_OTLP_HEADERS": f"x-api-key={SECRET}",
-            "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
-        })
+        proc = run_python(
+            APP,
+            env={
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"https://127.0.0.1:{backend.port}",
+                "OTEL_EXPORTER_OTLP_CERTIFICATE": str(cert),
+                "OTEL_EXPORTER_OTLP_HEADERS": f"x-api-key={SECRET}",
+                "OTEL_METRICS_EXPORTER": "none",
+                "OTEL_LOGS_EXPORTER": "none",
+            },
+        )
         assert proc.returncode == 0, proc.stderr
         assert backend.wait_for(lambda b: sum(s.name == "predict tls-model" for s in b.spans) == 2)
         assert all(h.get("x-api-key") == SECRET for h in backend.headers)
@@ -72,12 +93,16 @@ def test_plaintext_client_cannot_talk_to_the_tls_backend(tmp_path: Path):
     backend = OtlpBackend(tls=(key.read_bytes(), cert.read_bytes())).start()
     try:
         # Without the CA the handshake fails: the export is refused, the prediction is not.
-        proc = run_python(APP, env={
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"https://127.0.0.1:{backend.port}",
-            "OTEL_EXPORTER_OTLP_HEADERS": f"x-api-key={SECRET}",
-            "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
-        })
+        proc = run_python(
+            APP,
+            env={
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"https://127.0.0.1:{backend.port}",
+                "OTEL_EXPORTER_OTLP_HEADERS": f"x-api-key={SECRET}",
+                "OTEL_METRICS_EXPORTER": "none",
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
+            },
+        )
         assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr
         assert backend.spans == [] and SECRET not in proc.stderr
     finally:

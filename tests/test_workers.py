@@ -26,8 +26,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None,
-                       reason="gunicorn not installed (the test extra installs it)"),
+    pytest.mark.skipif(
+        shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None,
+        reason="gunicorn not installed (the test extra installs it)",
+    ),
 ]
 
 # A WSGI model server: instrument() and the model load in the gunicorn master (--preload);
@@ -51,8 +53,11 @@ APP = textwrap.dedent(
     """
 )
 
+
 @contextmanager
-def serving(tmp_path: Path, argv: Callable[[int], list[str]], **env: str) -> Iterator[tuple[OtlpBackend, subprocess.Popen[str], int]]:
+def serving(
+    tmp_path: Path, argv: Callable[[int], list[str]], **env: str
+) -> Iterator[tuple[OtlpBackend, subprocess.Popen[str], int]]:
     """A rotel collector in front of an OTLP backend, and ``argv(port)`` started as the server
     with ``env`` (and nothing of this process's OTEL_/MODELTEL_ variables); everything stopped
     afterwards, the server killed if a test left it running."""
@@ -61,8 +66,9 @@ def serving(tmp_path: Path, argv: Callable[[int], list[str]], **env: str) -> Ite
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MODELTEL_"))}
     full_env.update(OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, **env)
-    server = subprocess.Popen(argv(port), env=full_env, cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        argv(port), env=full_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         wait_for_port(port, timeout=90)
         yield backend, server, port
@@ -80,13 +86,32 @@ WORKERS, REQUESTS = 3, 60
 def test_preloaded_gunicorn_workers_each_export_and_drain_on_sigterm(tmp_path: Path):
     (tmp_path / "forked_app.py").write_text(APP)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    command = lambda port: [gunicorn, "--preload", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",  # noqa: E731
-                            "--graceful-timeout", "20", "--log-level", "warning", "forked_app:app"]
+    command = lambda port: [
+        gunicorn,
+        "--preload",
+        "--workers",
+        str(WORKERS),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "20",
+        "--log-level",
+        "warning",
+        "forked_app:app",
+    ]
     # Long export intervals: what the workers hold at SIGTERM must be flushed by the shutdown.
-    with serving(tmp_path, command, OTEL_BSP_SCHEDULE_DELAY="60000", OTEL_METRIC_EXPORT_INTERVAL="60000",
-                 PYTHONPATH=str(tmp_path)) as (backend, server, port):
+    with serving(
+        tmp_path,
+        command,
+        OTEL_BSP_SCHEDULE_DELAY="60000",
+        OTEL_METRIC_EXPORT_INTERVAL="60000",
+        PYTHONPATH=str(tmp_path),
+    ) as (backend, server, port):
         rows = [1 + i % 7 for i in range(REQUESTS)]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client, ThreadPoolExecutor(WORKERS * 2) as pool:
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+            ThreadPoolExecutor(WORKERS * 2) as pool,
+        ):
             answers = list(pool.map(lambda n: client.get(f"/?rows={n}").raise_for_status().json(), rows))
         served = Counter(a["pid"] for a in answers)
         assert len({a["id"] for a in answers}) == REQUESTS  # workers never hand out the same id
@@ -107,8 +132,12 @@ def test_preloaded_gunicorn_workers_each_export_and_drain_on_sigterm(tmp_path: P
         assert sorted(by_instance.values()) == sorted(served.values())
         instances = set(by_instance)
 
-        assert backend.wait_for(lambda b: len({r["service.instance.id"] for r, m in b.metric_resources
-                                               if m.name == "ml.prediction.rows"}) >= len(instances))
+        assert backend.wait_for(
+            lambda b: (
+                len({r["service.instance.id"] for r, m in b.metric_resources if m.name == "ml.prediction.rows"})
+                >= len(instances)
+            )
+        )
         rows_by_instance: dict[str, int] = {}
         for resource, metric in backend.metric_resources:
             if metric.name == "ml.prediction.rows":
@@ -124,12 +153,27 @@ def test_uvicorn_workers_each_instrument_and_export(tmp_path: Path):
     each) and exports under its own identity; ids never repeat across workers. (uvicorn ends a
     worker by re-raising SIGTERM after its graceful shutdown, so atexit does not run there:
     docs/deployment.md says to shut the providers down in the app's lifespan.)"""
-    command = lambda port: [sys.executable, "-m", "uvicorn", "--factory", "sklearn_fastapi:create_app",  # noqa: E731
-                            "--workers", "2", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with serving(tmp_path, command, OTEL_BSP_SCHEDULE_DELAY="200", OTEL_METRIC_EXPORT_INTERVAL="60000",
-                 PYTHONPATH=str(EXAMPLES)) as (backend, server, port):
+    command = lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "sklearn_fastapi:create_app",
+        "--workers",
+        "2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    with serving(
+        tmp_path, command, OTEL_BSP_SCHEDULE_DELAY="200", OTEL_METRIC_EXPORT_INTERVAL="60000", PYTHONPATH=str(EXAMPLES)
+    ) as (backend, server, port):
         rows = [[120.0, 400.0, 3.0, 2.5, 14.0, 0.1]] * 3
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client, ThreadPoolExecutor(8) as pool:
+
             def score(_: int) -> list[str]:
                 for _attempt in range(50):  # the second worker may still be loading its model
                     response = client.post("/predict", json={"rows": rows})
@@ -151,9 +195,12 @@ def test_sigterm_flushes_a_server_that_ran_instrument_before_serving(tmp_path: P
     """The script form (`instrument()` at import, then `uvicorn.run`): uvicorn restores the
     SIGTERM handler it found and re-raises the signal after its graceful shutdown; that handler
     is modeltel's, which shuts the providers down (flushing) before the process dies of it."""
-    command = lambda port: [sys.executable, str(EXAMPLES / "sklearn_fastapi.py"), "--port", str(port)]  # noqa: E731
-    with serving(tmp_path, command, OTEL_BSP_SCHEDULE_DELAY="60000",
-                 OTEL_METRIC_EXPORT_INTERVAL="60000") as (backend, server, port):
+    command = lambda port: [sys.executable, str(EXAMPLES / "sklearn_fastapi.py"), "--port", str(port)]
+    with serving(tmp_path, command, OTEL_BSP_SCHEDULE_DELAY="60000", OTEL_METRIC_EXPORT_INTERVAL="60000") as (
+        backend,
+        server,
+        port,
+    ):
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             for _ in range(10):
                 client.post("/predict", json={"rows": [[120.0, 400.0, 3.0, 2.5, 14.0, 0.1]]}).raise_for_status()
@@ -162,5 +209,7 @@ def test_sigterm_flushes_a_server_that_ran_instrument_before_serving(tmp_path: P
         out, _ = server.communicate(timeout=60)
         assert server.returncode == -signal.SIGTERM, out  # it still dies of the signal
         # Flushed to the collector before the process died; the collector forwards in batches.
-        assert backend.wait_for(lambda b: sum(s.name == "predict_proba fraud" for s in b.spans) == 10), len(backend.spans)
+        assert backend.wait_for(lambda b: sum(s.name == "predict_proba fraud" for s in b.spans) == 10), len(
+            backend.spans
+        )
         assert backend.wait_for(lambda b: any(m.name == "ml.prediction.rows" for m in b.metrics))

@@ -115,7 +115,9 @@ def test_wrap_object_observes_entry_methods_and_forwards_the_rest(spans):
     assert not hasattr(model, "run")
     names = [s.name for s in spans()]
     assert names == ["predict plain", "predict_proba plain"]
-    assert dict(zip(spans()[1].attributes["ml.output.class.labels"], spans()[1].attributes["ml.output.class.counts"])) == {"b": 2, "a": 1}
+    assert dict(
+        zip(spans()[1].attributes["ml.output.class.labels"], spans()[1].attributes["ml.output.class.counts"])
+    ) == {"b": 2, "a": 1}
 
 
 def test_wrap_onnx_style_run_and_callable_object(spans):

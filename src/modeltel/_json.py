@@ -22,9 +22,7 @@ def write_atomically(path: str | os.PathLike[str], data: Any) -> None:
     tmp.replace(target)
 
 
-def read_json(
-    path: str | os.PathLike[str], what: str, error: type[Exception], max_bytes: int | None = None
-) -> Any:
+def read_json(path: str | os.PathLike[str], what: str, error: type[Exception], max_bytes: int | None = None) -> Any:
     """The parsed contents of ``path``; ``error`` naming ``what`` and the file when it cannot be
     read, is larger than ``max_bytes``, is not UTF-8, is not JSON or is nested too deeply."""
     try:

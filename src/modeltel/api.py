@@ -30,6 +30,7 @@ _logger = logging.getLogger("modeltel")
 _lock = threading.Lock()
 forksafe.register(sys.modules[__name__], "_lock")
 
+
 def _instrumentor(framework: str) -> BaseInstrumentor:
     return FRAMEWORKS[framework].instrumentor_class()()
 

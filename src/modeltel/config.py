@@ -29,8 +29,13 @@ ENV_PREFIX = "MODELTEL_"
 
 
 def _option(
-    default: Any, doc: str, *, minimum: float | None = None, maximum: float | None = None,
-    choices: tuple[str, ...] | None = None, items: str | None = None,
+    default: Any,
+    doc: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    items: str | None = None,
 ) -> Any:
     """One option: its default, what it does, and the bounds every way of setting it shares
     (keyword option, ``instrument()`` default, ``MODELTEL_<NAME>`` variable). ``items`` names
@@ -48,12 +53,14 @@ class Settings:
 
     summaries: bool = _option(True, "compute input/output summaries on recording spans")
     summary_max_rows: int = _option(
-        256, "row budget: summaries use at most this many rows, sampled evenly, so their cost does not grow "
-        "with batch size", minimum=1,
+        256,
+        "row budget: summaries use at most this many rows, sampled evenly, so their cost does not grow with batch size",
+        minimum=1,
     )
     summary_max_features: int = _option(64, "feature budget: at most this many features on a span", minimum=1)
     summary_min_rows: int = _option(
-        1, "privacy: calls with fewer rows get no input summary (one row's mean/min/max are its raw values)",
+        1,
+        "privacy: calls with fewer rows get no input summary (one row's mean/min/max are its raw values)",
         minimum=1,
     )
     features_deny: tuple[str, ...] = _option(
@@ -65,8 +72,9 @@ class Settings:
     )
     drift_window: int = _option(5000, "drift window length in rows", minimum=1)
     drift_sample_rows: int = _option(
-        64, "rows binned for drift of a call larger than summary_max_rows (each stands for rows / sampled "
-        "rows)", minimum=1,
+        64,
+        "rows binned for drift of a call larger than summary_max_rows (each stands for rows / sampled rows)",
+        minimum=1,
     )
     drift_window_seconds: float = _option(0.0, "when > 0, the drift window is the last this-many seconds", minimum=0)
     drift_methods: tuple[str, ...] = _option(
@@ -168,7 +176,9 @@ def _check_methods(value: Any, where: str) -> tuple[str, ...]:
     methods = tuple(value)
     unknown = sorted(set(methods) - set(DRIFT_METHODS))
     if unknown or not methods:
-        raise ModeltelValueError(f"{where}: unknown or no drift method(s) {unknown}; choose from {', '.join(DRIFT_METHODS)}")
+        raise ModeltelValueError(
+            f"{where}: unknown or no drift method(s) {unknown}; choose from {', '.join(DRIFT_METHODS)}"
+        )
     return methods
 
 
@@ -257,7 +267,9 @@ def shutdown_timeout_from(value: Any, environ: Mapping[str, str] | None = None) 
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ModeltelTypeError(f"modeltel.instrument(): shutdown_timeout must be a number of seconds, got {value!r}")
     if not value >= 0 or math.isinf(value):
-        raise ModeltelValueError(f"modeltel.instrument(): shutdown_timeout must be a finite number of seconds >= 0, got {value!r}")
+        raise ModeltelValueError(
+            f"modeltel.instrument(): shutdown_timeout must be a finite number of seconds >= 0, got {value!r}"
+        )
     return float(value)
 
 
@@ -287,15 +299,14 @@ def check_frameworks(names: Any, where: str) -> list[str]:
     return list(names)
 
 
-def frameworks_from_env(
-    requested: Any, environ: Mapping[str, str] | None = None
-) -> list[str]:
+def frameworks_from_env(requested: Any, environ: Mapping[str, str] | None = None) -> list[str]:
     """Frameworks to patch: the argument, else ``MODELTEL_FRAMEWORKS``, else all; minus
     ``MODELTEL_DISABLED_FRAMEWORKS``."""
     environ = os.environ if environ is None else environ
     if requested is not None:
-        chosen = check_frameworks(list(requested) if not isinstance(requested, str) else requested,
-                                  "modeltel.instrument()")
+        chosen = check_frameworks(
+            list(requested) if not isinstance(requested, str) else requested, "modeltel.instrument()"
+        )
     elif environ.get("MODELTEL_FRAMEWORKS", "").strip():
         chosen = _framework_list("MODELTEL_FRAMEWORKS", environ["MODELTEL_FRAMEWORKS"])
     else:

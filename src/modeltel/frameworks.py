@@ -60,7 +60,9 @@ class Framework:
 FRAMEWORKS: dict[str, Framework] = {
     f.name: f
     for f in (
-        Framework("sklearn", "sklearn", semconv.FRAMEWORK_SKLEARN, "modeltel.instrumentation.sklearn:SklearnInstrumentor"),
+        Framework(
+            "sklearn", "sklearn", semconv.FRAMEWORK_SKLEARN, "modeltel.instrumentation.sklearn:SklearnInstrumentor"
+        ),
         Framework("torch", "torch", semconv.FRAMEWORK_PYTORCH, "modeltel.instrumentation.torch:TorchInstrumentor"),
     )
 }

@@ -85,7 +85,18 @@ ML_ALERTS = "ml.alerts"
 
 # Label delays run from seconds to weeks.
 LABEL_DELAY_BUCKETS_S: tuple[float, ...] = (
-    1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0, 30 * 86400.0,
+    1.0,
+    10.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    4 * 3600.0,
+    12 * 3600.0,
+    86400.0,
+    3 * 86400.0,
+    7 * 86400.0,
+    30 * 86400.0,
 )
 
 # Inference latency spans ~50 us (a linear model on one row) to ~10 s (a large batch on a

@@ -258,6 +258,9 @@ class Webhook:
 
 def binaries_missing() -> list[str]:
     """Which of the servers above are not installed (empty when all can start)."""
-    wanted = {"prometheus": ("prometheus",), "alertmanager": ("prometheus-alertmanager", "alertmanager"),
-              "vmagent": ("vmagent",)}
+    wanted = {
+        "prometheus": ("prometheus",),
+        "alertmanager": ("prometheus-alertmanager", "alertmanager"),
+        "vmagent": ("vmagent",),
+    }
     return [name for name, binaries in wanted.items() if not any(shutil.which(b) for b in binaries)]

@@ -231,7 +231,8 @@ def _assign_ids(rows: int, telemetry: Telemetry) -> PredictionIds:
     supplied = current_supplied_ids()
     if supplied is not None and len(supplied) != rows:
         report_usage_warning(
-            "prediction_ids", "",
+            "prediction_ids",
+            "",
             f"prediction_ids() gave {len(supplied)} ids for a call with {rows} rows; ids were generated instead",
             telemetry,
         )
@@ -251,7 +252,13 @@ def begin(telemetry: Telemetry, bind: Binding, model: Any, x: Any) -> Call | Non
 
 
 def observe(
-    telemetry: Telemetry, bind: Binding, model: Any, x: Any, wrapped: Any, args: Any, kwargs: Any,
+    telemetry: Telemetry,
+    bind: Binding,
+    model: Any,
+    x: Any,
+    wrapped: Any,
+    args: Any,
+    kwargs: Any,
     unwrap: Any = None,
 ) -> Any:
     """Run ``wrapped(*args, **kwargs)`` as an observed prediction and return its result;

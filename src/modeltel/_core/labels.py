@@ -77,8 +77,11 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
             continue
         guess = predicted[row]
         state.quality.add(
-            pid, value, tuple(guess.tolist()) if type(classes) is tuple else guess,
-            None if probas is None else probas[row], batch.classes,
+            pid,
+            value,
+            tuple(guess.tolist()) if type(classes) is tuple else guess,
+            None if probas is None else probas[row],
+            batch.classes,
         )
         counts["matched"] += 1
         telemetry.label_delay.record(max(0.0, now - batch.time), model_attributes(batch.model))
@@ -99,9 +102,7 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
             _check_alerts(key, span, telemetry)
         finally:
             span.end()
-    return LabelSummary(
-        counts["matched"], counts["unknown"], counts["expired"], counts[UNKNOWN_CLASS], counts[INVALID]
-    )
+    return LabelSummary(counts["matched"], counts["unknown"], counts["expired"], counts[UNKNOWN_CLASS], counts[INVALID])
 
 
 def _check_alerts(key: tuple[str, str | None], span: Any, telemetry: Telemetry) -> None:
@@ -129,5 +130,7 @@ def _model_name(model: Any) -> str | None:
         return model
     info = registry.lookup(model)
     if info is None or info.name is None:
-        raise ModeltelValueError("modeltel.record_labels(): model= must be a model name or a model registered with a name")
+        raise ModeltelValueError(
+            "modeltel.record_labels(): model= must be a model name or a model registered with a name"
+        )
     return info.name

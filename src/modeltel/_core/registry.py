@@ -48,9 +48,7 @@ class ModelInfo:
         return ModelInfo(
             name=other.name if other.name is not None else self.name,
             version=other.version if other.version is not None else self.version,
-            feature_names=other.feature_names
-            if other.feature_names is not None
-            else self.feature_names,
+            feature_names=other.feature_names if other.feature_names is not None else self.feature_names,
             options={**self.options, **other.options},
             reference=other.reference if other.reference is not None else self.reference,
             thresholds=other.thresholds if other.thresholds is not None else self.thresholds,
@@ -117,16 +115,30 @@ def make_info(
 
 
 # Methods that make an object a model modeltel can observe (sklearn's, torch's, ONNX's, wrap's).
-MODEL_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "score_samples", "run")
+MODEL_METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "transform",
+    "score_samples",
+    "run",
+)
 
 
 def check_model(caller: str, model: Any) -> None:
     """Refuse what is not a model: ``register(42)`` or ``register("model.pkl")`` would
     otherwise attach options that no prediction ever reads."""
-    if model is None or isinstance(model, (str, bytes, os.PathLike, int, float, complex, bool)) or not (
-        callable(model) or any(hasattr(model, m) for m in MODEL_METHODS)
+    if (
+        model is None
+        or isinstance(model, (str, bytes, os.PathLike, int, float, complex, bool))
+        or not (callable(model) or any(hasattr(model, m) for m in MODEL_METHODS))
     ):
-        hint = " (load the model first: register the object, not its path)" if isinstance(model, (str, bytes, os.PathLike)) else ""
+        hint = (
+            " (load the model first: register the object, not its path)"
+            if isinstance(model, (str, bytes, os.PathLike))
+            else ""
+        )
         raise ModeltelTypeError(
             f"{caller} needs a model: an estimator, a torch module, or an object that is callable or has one of "
             f"{', '.join(MODEL_METHODS)}; got {type(model).__qualname__} {model!r:.80}{hint}"
@@ -143,9 +155,7 @@ def check_feature_count(caller: str, model: Any, feature_names: tuple[str, ...] 
     except Exception:  # noqa: BLE001 - a model whose attribute lookup fails does not say
         known = None
     if isinstance(known, int) and not isinstance(known, bool) and known != len(feature_names):
-        raise ModeltelValueError(
-            f"{caller}: {len(feature_names)} feature_names for a model fitted on {known} features"
-        )
+        raise ModeltelValueError(f"{caller}: {len(feature_names)} feature_names for a model fitted on {known} features")
 
 
 def _load_reference(caller: str, reference: Any) -> Reference | None:
@@ -214,7 +224,9 @@ def binding(
     key = (framework, operation, default_name)
     found = cache.get(key)
     if (
-        found is not None and found.generation == runtime.generation and not found.state.retired
+        found is not None
+        and found.generation == runtime.generation
+        and not found.state.retired
         and found.telemetry is telemetry
     ):
         return found
@@ -234,7 +246,9 @@ def binding(
     model_key = (name, version)
     config = (settings, reference, thresholds, on_alert)
     state = states.state_for(
-        model_key, (generation, revision), config,
+        model_key,
+        (generation, revision),
+        config,
         lambda: ModelState(model_key, (generation, revision), settings, reference, thresholds, on_alert),
     )
     attrs: dict[str, Any] = {
@@ -297,15 +311,16 @@ def find_monitor(model: Any, version: str | None) -> Any:
                 "modeltel.register(model, reference=...) or pass the model's name"
             )
         found = [
-            m for m in live
-            if m.reference is info.reference and (info.name is None or m.name == info.name)
+            m
+            for m in live
+            if m.reference is info.reference
+            and (info.name is None or m.name == info.name)
             and (version is None or m.version == version)
         ]
         what = f"model {info.name or type(model).__name__!r}"
     if not found:
         raise WindowError(
-            f"no live drift window for {what}: it needs a reference and at least one prediction "
-            "in this process"
+            f"no live drift window for {what}: it needs a reference and at least one prediction in this process"
         )
     if len(found) > 1:
         versions = sorted(str(m.version) for m in found)

@@ -76,6 +76,7 @@ def shutdown(timeout: float | None = None) -> bool:
         _logger.warning(
             "modeltel: %d telemetry provider(s) did not flush within %.3g s (shutdown_timeout); exiting without "
             "what they still held",
-            late, budget,
+            late,
+            budget,
         )
     return not late

@@ -103,8 +103,13 @@ class ModelState:
     """Everything live for one model (name, version)."""
 
     def __init__(
-        self, key: Key, stamp: tuple[int, int], settings: Settings, reference: Reference | None,
-        thresholds: dict[str, float] | None, on_alert: Any,
+        self,
+        key: Key,
+        stamp: tuple[int, int],
+        settings: Settings,
+        reference: Reference | None,
+        thresholds: dict[str, float] | None,
+        on_alert: Any,
     ) -> None:
         self.key = key
         self.name, self.version = key
@@ -147,8 +152,11 @@ class ModelState:
     def same_config(self, config: Config) -> bool:
         settings, reference, thresholds, on_alert = config
         return (
-            settings == self.settings and reference is self.reference and thresholds == self.thresholds
-            and on_alert == self.on_alert and self.omitted == _omitted
+            settings == self.settings
+            and reference is self.reference
+            and thresholds == self.thresholds
+            and on_alert == self.on_alert
+            and self.omitted == _omitted
         )
 
     def take_meters(self, previous: ModelState) -> None:
@@ -184,7 +192,9 @@ class ModelState:
             yield from found
 
 
-def _points_of(points: Callable[[DriftMonitor], Iterable[Point]], monitor: DriftMonitor) -> Callable[[Telemetry], Iterable[Point]]:
+def _points_of(
+    points: Callable[[DriftMonitor], Iterable[Point]], monitor: DriftMonitor
+) -> Callable[[Telemetry], Iterable[Point]]:
     """One drift instrument's source for a model: its monitor's points, whatever the Telemetry."""
     return lambda telemetry: points(monitor)
 

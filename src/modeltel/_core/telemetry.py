@@ -28,14 +28,32 @@ Collect = Callable[[str, "Telemetry"], Iterable[tuple[float, dict[str, Any]]]]
 COLLECTED: tuple[tuple[bool, str, str, str], ...] = (
     (False, semconv.ML_PREDICTION_ROWS, "{row}", "Rows (samples) passed to prediction calls."),
     (True, semconv.ML_DRIFT_SCORE, "1", "Drift of one input feature against the reference, per method."),
-    (True, semconv.ML_PREDICTION_DRIFT_SCORE, "1", "Drift of the model's predictions against the reference, per method."),
-    (True, semconv.ML_DRIFT_MULTIVARIATE_SCORE, "1",
-     "Mean PCA reconstruction error in the window over the reference's (1 = as in reference)."),
+    (
+        True,
+        semconv.ML_PREDICTION_DRIFT_SCORE,
+        "1",
+        "Drift of the model's predictions against the reference, per method.",
+    ),
+    (
+        True,
+        semconv.ML_DRIFT_MULTIVARIATE_SCORE,
+        "1",
+        "Mean PCA reconstruction error in the window over the reference's (1 = as in reference).",
+    ),
     (True, semconv.ML_DRIFT_WINDOW_ROWS, "{row}", "Rows in the current drift window."),
     (False, semconv.ML_DATA_QUALITY_ISSUES, "{value}", "Input values with a data quality issue, per feature and kind."),
-    (False, semconv.ML_INPUT_DISTRIBUTION, "{row}", "Opt-in: rows per feature and reference bin, for fleet-wide drift."),
-    (True, semconv.ML_REFERENCE_DISTRIBUTION, "1",
-     "Opt-in: the reference's share of rows per feature and bin (pairs with ml.input.distribution)."),
+    (
+        False,
+        semconv.ML_INPUT_DISTRIBUTION,
+        "{row}",
+        "Opt-in: rows per feature and reference bin, for fleet-wide drift.",
+    ),
+    (
+        True,
+        semconv.ML_REFERENCE_DISTRIBUTION,
+        "1",
+        "Opt-in: the reference's share of rows per feature and bin (pairs with ml.input.distribution).",
+    ),
     (True, semconv.ML_PERFORMANCE, "1", "Model quality over the last labelled predictions (or estimated)."),
 )
 

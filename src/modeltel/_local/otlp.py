@@ -76,7 +76,9 @@ class OtlpBackend:
             def Export(self, request, context):
                 with backend._lock:
                     if not backend.keep:
-                        backend.span_count += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+                        backend.span_count += sum(
+                            len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans
+                        )
                         return trace_service_pb2.ExportTraceServiceResponse()
                     backend.headers.append(dict(context.invocation_metadata()))
                     for rs in request.resource_spans:
@@ -171,20 +173,31 @@ class RotelCollector:
 
     def start(self) -> RotelCollector:
         cmd = [
-            rotel_binary(), "start",
-            "--otlp-grpc-endpoint", f"127.0.0.1:{self.grpc_port}",
-            "--otlp-http-endpoint", f"127.0.0.1:{self.http_port}",
-            "--exporter", "otlp",
-            "--otlp-exporter-endpoint", f"http://127.0.0.1:{self.backend_port}",
-            "--otlp-exporter-protocol", "grpc",
-            "--batch-timeout", "100ms",
-            "--pid-file", str(self.workdir / f"rotel-{self.grpc_port}.pid"),
-            "--log-file", str(self.log_file),
+            rotel_binary(),
+            "start",
+            "--otlp-grpc-endpoint",
+            f"127.0.0.1:{self.grpc_port}",
+            "--otlp-http-endpoint",
+            f"127.0.0.1:{self.http_port}",
+            "--exporter",
+            "otlp",
+            "--otlp-exporter-endpoint",
+            f"http://127.0.0.1:{self.backend_port}",
+            "--otlp-exporter-protocol",
+            "grpc",
+            "--batch-timeout",
+            "100ms",
+            "--pid-file",
+            str(self.workdir / f"rotel-{self.grpc_port}.pid"),
+            "--log-file",
+            str(self.log_file),
         ]
         if self.metrics_endpoint:
             cmd += [
-                "--otlp-exporter-metrics-endpoint", self.metrics_endpoint,
-                "--otlp-exporter-metrics-protocol", "http",
+                "--otlp-exporter-metrics-endpoint",
+                self.metrics_endpoint,
+                "--otlp-exporter-metrics-protocol",
+                "http",
             ]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_for_port(self.grpc_port)
@@ -208,5 +221,3 @@ def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10.0) -
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-

@@ -206,12 +206,7 @@ _FLAGS = b"\x85\x01"  # Span.flags: field 16, fixed32
 def _span(span: Any) -> bytes:
     """One finished span as OTLP Span bytes. Spans with events, links or anything dropped
     (error spans, label spans) are rare: the SDK encodes those."""
-    if (
-        type(span) is not ReadableSpan
-        or span._events
-        or span._links
-        or span.dropped_attributes
-    ):
+    if type(span) is not ReadableSpan or span._events or span._links or span.dropped_attributes:
         return _encode_span(span).SerializeToString()
     context: Any = span._context  # a finished ReadableSpan always has one
     parts = [b"\x0a\x10", context.trace_id.to_bytes(16, "big"), b"\x12\x08", context.span_id.to_bytes(8, "big")]

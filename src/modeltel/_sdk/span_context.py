@@ -51,5 +51,3 @@ def unpack_span_context(packed: int) -> SpanContext | None:
         is_remote=False,
         trace_flags=TraceFlags(packed & 0xFF),
     )
-
-

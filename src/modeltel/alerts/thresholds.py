@@ -61,7 +61,9 @@ class Alert:
         relation = "below" if self.metric in LOWER_IS_WORSE else "above"
         if self.state == "firing":
             return f"modeltel alert: {self.name} = {self.value:.4g} is {relation} its threshold {self.threshold:g}"
-        return f"modeltel alert resolved: {self.name} = {self.value:.4g} is back within its threshold {self.threshold:g}"
+        return (
+            f"modeltel alert resolved: {self.name} = {self.value:.4g} is back within its threshold {self.threshold:g}"
+        )
 
 
 def check_thresholds(caller: str, thresholds: Any) -> dict[str, float]:
@@ -143,8 +145,12 @@ def _emit(alert: Alert, on_alert: Callable[[Alert], Any] | None, span: Any, coun
         severity_text="WARN",
         body=alert.message(),
         event_name=semconv.ML_ALERT_EVENT,
-        attributes={**attrs, semconv.ML_MODEL_NAME: alert.model, semconv.ML_ALERT_VALUE: alert.value,
-                    semconv.ML_ALERT_THRESHOLD: alert.threshold},
+        attributes={
+            **attrs,
+            semconv.ML_MODEL_NAME: alert.model,
+            semconv.ML_ALERT_VALUE: alert.value,
+            semconv.ML_ALERT_THRESHOLD: alert.threshold,
+        },
     )
     _logger.warning(alert.message())
     if on_alert is not None:

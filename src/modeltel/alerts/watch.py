@@ -24,8 +24,12 @@ class CallWatch:
     site = "alerts"
 
     def __init__(
-        self, model: tuple[str, str | None], thresholds: Mapping[str, float], on_alert: Any,
-        state: AlertState, drift: Any,
+        self,
+        model: tuple[str, str | None],
+        thresholds: Mapping[str, float],
+        on_alert: Any,
+        state: AlertState,
+        drift: Any,
     ) -> None:
         self.model = model
         self.thresholds = {k: v for k, v in thresholds.items() if k in CALL_TIME}

@@ -98,9 +98,16 @@ def batch_size(x: Any) -> int:
 # numpy kind of each torch dtype the single-row shortcuts read with Tensor.tolist(); named,
 # not imported (torch is optional). Other dtypes take the numpy route.
 _TENSOR_KINDS = {
-    "torch.float64": "f", "torch.float32": "f", "torch.float16": "f", "torch.bfloat16": "f",
-    "torch.int64": "i", "torch.int32": "i", "torch.int16": "i", "torch.int8": "i",
-    "torch.uint8": "u", "torch.bool": "b",
+    "torch.float64": "f",
+    "torch.float32": "f",
+    "torch.float16": "f",
+    "torch.bfloat16": "f",
+    "torch.int64": "i",
+    "torch.int32": "i",
+    "torch.int16": "i",
+    "torch.int8": "i",
+    "torch.uint8": "u",
+    "torch.bool": "b",
 }
 
 

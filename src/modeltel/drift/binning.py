@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def exact_slots(values: np.ndarray, edges: np.ndarray, last_edge_index: np.ndarray, last_edge: np.ndarray) -> np.ndarray:
+def exact_slots(
+    values: np.ndarray, edges: np.ndarray, last_edge_index: np.ndarray, last_edge: np.ndarray
+) -> np.ndarray:
     """Slots of a (rows, features) float array; ``edges`` is (features, n) padded with +inf.
 
     >>> exact_slots(np.array([[0.5]]), np.array([[0.0, 1.0]]), np.array([1]), np.array([1.0]))

@@ -95,9 +95,13 @@ def count_rows(
 
 
 def _add_errors(
-    errors_of: Callable[[np.ndarray], np.ndarray | None] | None, errors_max_rows: int,
-    numeric: np.ndarray, weights: np.ndarray, segment_of_row: np.ndarray | None,
-    error_sum: np.ndarray, error_rows: np.ndarray,
+    errors_of: Callable[[np.ndarray], np.ndarray | None] | None,
+    errors_max_rows: int,
+    numeric: np.ndarray,
+    weights: np.ndarray,
+    segment_of_row: np.ndarray | None,
+    error_sum: np.ndarray,
+    error_rows: np.ndarray,
 ) -> None:
     """Multivariate reconstruction errors of (at most errors_max_rows of) the binned rows:
     each segment's picked rows' weighted mean error stands for all its rows."""
@@ -122,4 +126,3 @@ def _add_errors(
     has = chosen_weight > 0  # a segment none of whose rows were picked adds no error
     error_sum[has] += weighted[has] / chosen_weight[has] * total[has]
     error_rows[has] += total[has]
-

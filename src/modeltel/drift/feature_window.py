@@ -52,7 +52,9 @@ def _absent(profile: FeatureProfile, rows: int) -> FeatureWindow:
     tracked = not (isinstance(profile, NumericProfile) and not profile.edges)
     width = len(profile.proportions)
     return FeatureWindow(
-        profile.name, profile.kind, [0.0] * width,
+        profile.name,
+        profile.kind,
+        [0.0] * width,
         [0.0] * width if isinstance(profile, NumericProfile) else None,
         _quality(missing=rows if tracked else 0),
     )
@@ -87,7 +89,10 @@ def _numeric_window(profile: NumericProfile, values: np.ndarray) -> FeatureWindo
     counts = np.bincount(index, minlength=edges.size + 1).astype(np.float64)
     sums = np.bincount(index, weights=as_float[present], minlength=edges.size + 1)
     return FeatureWindow(
-        profile.name, profile.kind, counts.tolist(), sums.tolist(),
+        profile.name,
+        profile.kind,
+        counts.tolist(),
+        sums.tolist(),
         _quality(missing=missing_count, out_of_range=counts[0] + counts[-1], type_mismatch=mismatched),
     )
 
@@ -106,7 +111,10 @@ def _categorical_window(profile: CategoricalProfile, values: np.ndarray) -> Feat
         codes = np.zeros(0, dtype=np.intp)
     counts = np.bincount(codes, minlength=other + 1).astype(np.float64)
     return FeatureWindow(
-        profile.name, profile.kind, counts.tolist(), None,
+        profile.name,
+        profile.kind,
+        counts.tolist(),
+        None,
         _quality(missing=missing.sum(), unseen_category=counts[other]),
     )
 
@@ -117,15 +125,20 @@ def _prediction_values(predictions: Any) -> np.ndarray:
     return one_value_per_row(to_numpy(predictions))
 
 
-def _from_counts(profile: FeatureProfile, counts: np.ndarray, sums: np.ndarray, quality: np.ndarray | None) -> FeatureWindow:
+def _from_counts(
+    profile: FeatureProfile, counts: np.ndarray, sums: np.ndarray, quality: np.ndarray | None
+) -> FeatureWindow:
     """A feature of a live window: the layout pads every feature to the widest, so cut to
     this profile's own bins."""
     width = len(profile.proportions)
     numeric = isinstance(profile, NumericProfile)
     q = dict(zip(QUALITY_KINDS, (float(v) for v in quality))) if quality is not None else _quality()
     return FeatureWindow(
-        profile.name, profile.kind, counts[:width].astype(np.float64).tolist(),
-        sums[:width].astype(np.float64).tolist() if numeric else None, q,
+        profile.name,
+        profile.kind,
+        counts[:width].astype(np.float64).tolist(),
+        sums[:width].astype(np.float64).tolist() if numeric else None,
+        q,
     )
 
 

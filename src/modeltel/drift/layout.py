@@ -68,7 +68,9 @@ class Layout:
         self.grid: GridBinner | None = None
         if self.numeric and n_edges < 250:
             try:
-                self.grid = GridBinner(self.edges, self.last_edge_index, max(64, min(4096, 65_536 // len(self.numeric))))
+                self.grid = GridBinner(
+                    self.edges, self.last_edge_index, max(64, min(4096, 65_536 // len(self.numeric)))
+                )
             except (ValueError, FloatingPointError, OverflowError):  # odd edges: compare them directly
                 self.grid = None
         # True when the numeric features are exactly columns 0..n-1 (no gather needed).
@@ -79,9 +81,7 @@ class Layout:
         self.numeric_positions = np.arange(len(self.numeric))
         # Column 1 + slot of each numeric feature in a (features, 1 + slots) bincount.
         self.numeric_bases = 1 + np.arange(len(self.numeric), dtype=np.intp) * (self.slots + 1)
-        self.category_index = [
-            {c: k for k, c in enumerate(profiles[i].categories)} for i in self.categorical
-        ]
+        self.category_index = [{c: k for k, c in enumerate(profiles[i].categories)} for i in self.categorical]
 
     def reference_proportions(self, position: int) -> np.ndarray:
         return np.asarray(self.profiles[position].proportions, dtype=np.float64)
@@ -98,7 +98,9 @@ def category_codes(values: np.ndarray, index: dict[str, int], other: int) -> tup
     """
     kind = values.dtype.kind
     if kind == "O":
-        missing = np.fromiter((v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values))
+        missing = np.fromiter(
+            (v is None or (isinstance(v, float) and math.isnan(v)) for v in values), bool, len(values)
+        )
         present = values[~missing]
         return missing, np.fromiter((index.get(category_key(v), other) for v in present), np.intp, len(present))
     if kind in "iu" and values.size and values.ndim == 1:

@@ -71,9 +71,14 @@ class DriftMonitor:
         self.settings = settings
         pca = reference.pca
         self.inputs = DriftWindow(
-            reference.features, settings.drift_window, settings.drift_window_seconds,
-            track_distribution=settings.export_distribution, errors=self._reconstruction_errors,
-            errors_max_rows=min(ERROR_ROWS, PCA_MULTIPLY_ADDS // max(1, len(pca.features) * len(pca.components))) if pca else 1,
+            reference.features,
+            settings.drift_window,
+            settings.drift_window_seconds,
+            track_distribution=settings.export_distribution,
+            errors=self._reconstruction_errors,
+            errors_max_rows=min(ERROR_ROWS, PCA_MULTIPLY_ADDS // max(1, len(pca.features) * len(pca.components)))
+            if pca
+            else 1,
         )
         # Rows of a call binned for drift: all of a call within the summaries' row budget (the
         # window is then exact), drift_sample_rows of a larger one; fewer for wide models so
@@ -83,7 +88,9 @@ class DriftMonitor:
         self._sample_rows = max(1, min(settings.drift_sample_rows, widest))
         self.outputs = (
             DriftWindow(
-                [reference.predictions], settings.drift_window, settings.drift_window_seconds,
+                [reference.predictions],
+                settings.drift_window,
+                settings.drift_window_seconds,
                 track_distribution=False,
             )
             if reference.predictions is not None
@@ -207,7 +214,12 @@ class DriftMonitor:
         """Numeric matrix and categorical columns in layout order, plus a mask of numeric
         cells that are NaN because of an issue already counted (absent, wrong type)."""
         layout = self.inputs.layout
-        if isinstance(sample, np.ndarray) and sample.ndim == 2 and sample.dtype.kind in "fiub" and sample.shape[1] == len(layout.names):
+        if (
+            isinstance(sample, np.ndarray)
+            and sample.ndim == 2
+            and sample.dtype.kind in "fiub"
+            and sample.shape[1] == len(layout.names)
+        ):
             # The common case: a numeric matrix in reference column order.
             matrix = sample.astype(np.float64, copy=False)
             if layout.numeric_is_prefix and len(layout.numeric) == matrix.shape[1]:
@@ -228,7 +240,9 @@ class DriftMonitor:
         positional = [values for _, values in columns]
         expected = set(layout.names)
         unexpected = (
-            sum(1 for name in by_name if name not in expected) if use_names else max(0, len(columns) - len(layout.names))
+            sum(1 for name in by_name if name not in expected)
+            if use_names
+            else max(0, len(columns) - len(layout.names))
         )
         if unexpected:
             # A batch wider than the reference: its extra cells are a schema mismatch.
@@ -267,7 +281,9 @@ class DriftMonitor:
         self._warned.add(what)
         _logger.warning(
             "modeltel: model %r: %d %s (counted in ml.data_quality.issues; logged once)",
-            self.name, count, what,
+            self.name,
+            count,
+            what,
         )
 
     def _reconstruction_errors(self, numeric: np.ndarray) -> np.ndarray | None:
@@ -342,10 +358,12 @@ def _scores(window: DriftWindow, snapshot: Any, names: Sequence[str]) -> Iterato
         width = len(profile.proportions)
         kind = methods.NUMERIC if isinstance(profile, NumericProfile) else methods.CATEGORICAL
         found = methods.scores(
-            profile, kind, np.asarray(profile.proportions), snapshot.counts[position, :width],
-            snapshot.sums[position, :width], names,
+            profile,
+            kind,
+            np.asarray(profile.proportions),
+            snapshot.counts[position, :width],
+            snapshot.sums[position, :width],
+            names,
         )
         for method, score in found.items():
             yield name, method, score
-
-

@@ -193,7 +193,9 @@ class Reference:
         data = {
             "rows": self.rows,
             "metadata": self.metadata,
-            "features": [_view(f, profiles) for f in features] if isinstance(features, (list, tuple)) else _view(features, ()),
+            "features": [_view(f, profiles) for f in features]
+            if isinstance(features, (list, tuple))
+            else _view(features, ()),
             "predictions": _view(self.predictions, profiles),
             "pca": _view(self.pca, (PcaProfile,)),
             "calibration": self.calibration,
@@ -234,5 +236,3 @@ def _view(value: Any, kinds: tuple[type, ...]) -> Any:
 
 
 # --- columns ------------------------------------------------------------------------------
-
-

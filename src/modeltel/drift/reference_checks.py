@@ -111,9 +111,7 @@ def _check_profile_fields(profile: Mapping[str, Any], where: str) -> None:
             raise InvalidReference(f"{where}.std must be a finite number >= 0, got {std!r}")
         means = _numbers(profile["bin_means"], f"{where}.bin_means")
         if means.size != slots:
-            raise InvalidReference(
-                f"{where}.bin_means must have len(edges) + 1 = {slots} entries, got {means.size}"
-            )
+            raise InvalidReference(f"{where}.bin_means must have len(edges) + 1 = {slots} entries, got {means.size}")
     else:
         categories = profile["categories"]
         if not isinstance(categories, (list, tuple)) or not all(isinstance(c, str) for c in categories):

@@ -42,14 +42,6 @@ PENDING_CELLS = 131_072
 MAX_QUEUED = 4
 
 
-
-
-
-
-
-
-
-
 class DriftWindow:
     """Windowed counts for one model's inputs (or outputs) against its reference layout."""
 
@@ -204,13 +196,15 @@ class DriftWindow:
                 self._take_buffer()
                 # Copied: another thread may bin it after this call has returned, and the
                 # sample can be a view of the caller's input.
-                self._queued.append((
-                    ((block, 0),),
-                    None if numeric is None else numeric.copy(),
-                    categorical,
-                    np.full(sampled, float(weight)),
-                    None if accounted is None else accounted.copy(),
-                ))
+                self._queued.append(
+                    (
+                        ((block, 0),),
+                        None if numeric is None else numeric.copy(),
+                        categorical,
+                        np.full(sampled, float(weight)),
+                        None if accounted is None else accounted.copy(),
+                    )
+                )
             else:
                 start = self._room_for(block, sampled)
                 stop = start + sampled
@@ -297,7 +291,9 @@ class DriftWindow:
         n = self._pending
         if n == 0:
             return
-        categorical = [np.concatenate(parts) for parts in zip(*self._pending_categorical)] if self._pending_categorical else []
+        categorical = (
+            [np.concatenate(parts) for parts in zip(*self._pending_categorical)] if self._pending_categorical else []
+        )
         numeric = self._pending_numeric[:n] if self.layout.numeric else None
         accounted = self._pending_accounted[:n] if self._accounted_dirty else None
         self._queued.append((tuple(self._segments), numeric, categorical, self._pending_weight[:n], accounted))
@@ -316,12 +312,23 @@ class DriftWindow:
         n_segments = len(segments)
         # Segment of every row: one bincount covers all blocks, offset per segment.
         segment_of_row = (
-            None if n_segments == 1
+            None
+            if n_segments == 1
             else np.repeat(np.arange(n_segments), np.diff([start for _, start in segments] + [len(weights)]))
         )
         counted = count_rows(
-            self.layout, numeric, categorical, weights, accounted, n_segments, segment_of_row,
-            self.bin_numeric, self._quality, self.track_sums, self.errors, self.errors_max_rows,
+            self.layout,
+            numeric,
+            categorical,
+            weights,
+            accounted,
+            n_segments,
+            segment_of_row,
+            self.bin_numeric,
+            self._quality,
+            self.track_sums,
+            self.errors,
+            self.errors_max_rows,
         )
         for k, (block, _) in enumerate(segments):
             block.counts += counted.counts[k]
@@ -345,11 +352,15 @@ class DriftWindow:
             self._block_sampled += current.sampled
             # Row windows keep the newest closed blocks that fit (a block is at least a tenth
             # of the window), and older ones while the rest hold too few sampled rows.
-            while self.window_seconds <= 0 and self._blocks and (
-                len(self._blocks) > self._max_blocks
-                or (
-                    self._block_rows > self.window_rows
-                    and self._block_sampled - self._blocks[0].sampled >= self._min_sampled
+            while (
+                self.window_seconds <= 0
+                and self._blocks
+                and (
+                    len(self._blocks) > self._max_blocks
+                    or (
+                        self._block_rows > self.window_rows
+                        and self._block_sampled - self._blocks[0].sampled >= self._min_sampled
+                    )
                 )
             ):
                 self._drop_oldest()

@@ -72,8 +72,15 @@ def _from_class(model: Any, operation: str, method: Any) -> bool:
 
 
 def _observed_call(
-    handle: Any, model: Any, framework: str, operation: str, default_name: str, method: Any,
-    args: tuple[Any, ...], kwargs: dict[str, Any], is_async: bool,
+    handle: Any,
+    model: Any,
+    framework: str,
+    operation: str,
+    default_name: str,
+    method: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    is_async: bool,
 ) -> Any:
     """Observe ``method(*args, **kwargs)`` as a prediction of the model ``handle`` names."""
     if not should_observe():
@@ -114,8 +121,15 @@ def monitor(name: Any = None, version: Any = None, **options: Any) -> Any:
         # covers the awaited work.
         def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             return _observed_call(
-                handle[0], instance, semconv.FRAMEWORK_PYTHON, operation, default_name,
-                wrapped, args, kwargs, is_async,
+                handle[0],
+                instance,
+                semconv.FRAMEWORK_PYTHON,
+                operation,
+                default_name,
+                wrapped,
+                args,
+                kwargs,
+                is_async,
             )
 
         wrapped_fn = MethodWrapper(fn, wrapper)
@@ -145,8 +159,15 @@ class _ObservedMethod:
         proxy = self._proxy
         # wrapt keeps a proxy's own attributes under _self_ names: any other name is the model's.
         return _observed_call(
-            proxy, proxy.__wrapped__, proxy._self_framework, self._operation, proxy._self_default_name,  # noqa: SLF001
-            self._method, args, kwargs, self._is_async,
+            proxy,
+            proxy.__wrapped__,
+            proxy._self_framework,  # noqa: SLF001
+            self._operation,
+            proxy._self_default_name,  # noqa: SLF001
+            self._method,
+            args,
+            kwargs,
+            self._is_async,
         )
 
     def __reduce__(self) -> Any:
@@ -177,8 +198,15 @@ class ModelProxy(wrapt.ObjectProxy):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         model = self.__wrapped__
         return _observed_call(
-            self, model, self._self_framework, "call", self._self_default_name,
-            model, args, kwargs, _is_coroutine_method(model, "__call__", model),
+            self,
+            model,
+            self._self_framework,
+            "call",
+            self._self_default_name,
+            model,
+            args,
+            kwargs,
+            _is_coroutine_method(model, "__call__", model),
         )
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> Any:

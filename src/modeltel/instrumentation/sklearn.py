@@ -78,9 +78,7 @@ class SklearnInstrumentor(BaseInstrumentor):
     def _instrument(self, **kwargs: Any) -> None:
         telemetry = telemetry_for(kwargs)
         switch = self._switch = Switch()
-        self._wrappers = {
-            name: _inference_wrapper(switch, telemetry, name) for name in INFERENCE_METHODS
-        }
+        self._wrappers = {name: _inference_wrapper(switch, telemetry, name) for name in INFERENCE_METHODS}
         self._wrappers.update(dict.fromkeys(TRAINING_METHODS, _training_wrapper))
         when_imported("sklearn", switch, self._patch)
 

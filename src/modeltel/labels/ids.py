@@ -105,7 +105,7 @@ def last_prediction_ids() -> list[str]:
 def parse_generated(pid: str) -> tuple[int, int] | None:
     if not pid.startswith(PREFIX):
         return None
-    body = pid[len(PREFIX):]
+    body = pid[len(PREFIX) :]
     batch, _, row = body.partition("-")
     try:
         return int(batch, 16), int(row)

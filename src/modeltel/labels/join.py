@@ -29,6 +29,7 @@ from modeltel.labels.window import PerformanceWindow
 # Span links per label span: enough for a batch of labels, bounded for the exporter.
 MAX_LINKS = 128
 
+
 def per_row(batch: StoredBatch) -> Resolved | None:
     """Per-row predictions (and probabilities) of a stored batch, and the classes its labels
     are matched against."""
@@ -113,7 +114,9 @@ def model_attributes(key: tuple[str | None, str | None]) -> dict[str, str]:
     return attrs
 
 
-def quality_points(key: tuple[str, str | None], window: PerformanceWindow, task: str) -> Iterable[tuple[float, dict[str, str]]]:
+def quality_points(
+    key: tuple[str, str | None], window: PerformanceWindow, task: str
+) -> Iterable[tuple[float, dict[str, str]]]:
     """``ml.performance`` from labels: the model's quality over its last labelled predictions."""
     if len(window):
         labels, predicted, probas = window.snapshot()
@@ -121,8 +124,12 @@ def quality_points(key: tuple[str, str | None], window: PerformanceWindow, task:
 
 
 def _metric_points(
-    key: tuple[str, str | None], window: PerformanceWindow, task: str,
-    labels: list[Any], predicted: list[Any], probas: list[Any],
+    key: tuple[str, str | None],
+    window: PerformanceWindow,
+    task: str,
+    labels: list[Any],
+    predicted: list[Any],
+    probas: list[Any],
 ) -> Iterable[tuple[float, dict[str, str]]]:
     classes = window.classes
     if isinstance(classes, tuple):  # a multi-output classifier: exact match of the whole row
@@ -138,18 +145,24 @@ def _metric_points(
             values = classification_metrics(np.asarray(labels), np.asarray(predicted), proba, classes)
     for metric, value in values.items():
         if value == value:  # NaN (e.g. AUC with one class present) is not exported
-            yield value, {
-                **model_attributes(key),
-                semconv.ML_PERFORMANCE_METRIC: metric,
-                semconv.ML_PERFORMANCE_SOURCE: "labels",
-            }
+            yield (
+                value,
+                {
+                    **model_attributes(key),
+                    semconv.ML_PERFORMANCE_METRIC: metric,
+                    semconv.ML_PERFORMANCE_SOURCE: "labels",
+                },
+            )
 
 
 def estimate_points(key: tuple[str, str | None], estimates: EstimateWindow) -> Iterable[tuple[float, dict[str, str]]]:
     """``ml.performance`` estimated from the model's own probabilities while labels are missing."""
     for metric, value in estimates.estimates().items():
-        yield value, {
-            **model_attributes(key),
-            semconv.ML_PERFORMANCE_METRIC: metric,
-            semconv.ML_PERFORMANCE_SOURCE: "estimated",
-        }
+        yield (
+            value,
+            {
+                **model_attributes(key),
+                semconv.ML_PERFORMANCE_METRIC: metric,
+                semconv.ML_PERFORMANCE_SOURCE: "estimated",
+            },
+        )

@@ -63,10 +63,20 @@ class LabelObserver:
         elif type(classes) is tuple and isinstance(result, (list, tuple)):  # per-output probabilities
             result = tuple(np.array(part) for part in result)
         # StoredBatch's fields, as the plain tuple the store files.
-        self.store().add((
-            ids.batch, bind.model_key, time.monotonic(), pack_span_context(call.span.get_span_context()), result,
-            bind.operation, classes, ids.supplied, ids.rows, 0,
-        ))
+        self.store().add(
+            (
+                ids.batch,
+                bind.model_key,
+                time.monotonic(),
+                pack_span_context(call.span.get_span_context()),
+                result,
+                bind.operation,
+                classes,
+                ids.supplied,
+                ids.rows,
+                0,
+            )
+        )
 
 
 def stored_classes(classes: Any) -> np.ndarray | tuple[np.ndarray, ...]:

@@ -24,7 +24,11 @@ class PerformanceWindow:
         forksafe.register(self)
 
     def add(
-        self, pid: str, label: Any, predicted: Any, proba: np.ndarray | None,
+        self,
+        pid: str,
+        label: Any,
+        predicted: Any,
+        proba: np.ndarray | None,
         classes: np.ndarray | tuple[np.ndarray, ...] | None,
     ) -> None:
         """Hold ``label`` for prediction ``pid`` (replacing an earlier label for it)."""

@@ -138,11 +138,17 @@ def _inputs(x: Any, names: Any, redactor: _Redactor) -> list[dict[str, Any]]:
         if not is_columnar(sample):
             return [redactor.value(sample)]
         # Lists as object arrays: rows of nested lists or dicts stay whole, ragged ones too.
-        return redactor.rows([
-            (label, np.asarray(values[:MAX_ROWS], dtype=object) if isinstance(values, (list, tuple))
-             else np.asarray(values)[:MAX_ROWS])
-            for label, values in sample.items()
-        ])
+        return redactor.rows(
+            [
+                (
+                    label,
+                    np.asarray(values[:MAX_ROWS], dtype=object)
+                    if isinstance(values, (list, tuple))
+                    else np.asarray(values)[:MAX_ROWS],
+                )
+                for label, values in sample.items()
+            ]
+        )
     if isinstance(sample, (list, tuple)) and sample and isinstance(sample[0], Mapping):
         return [redactor.value(record) for record in sample[:MAX_ROWS]]
     if isinstance(sample, (np.ndarray, list)) or hasattr(sample, "iloc"):
@@ -158,7 +164,11 @@ def _inputs(x: Any, names: Any, redactor: _Redactor) -> list[dict[str, Any]]:
 def _outputs(result: Any) -> list[Any]:
     values = to_numpy(result)
     values = take_rows(values, MAX_ROWS)[:MAX_ROWS] if values.ndim else values.reshape(1)
-    return np.round(values.astype(np.float64), 6).tolist() if values.dtype.kind == "f" else [_jsonable(v) for v in values.tolist()]
+    return (
+        np.round(values.astype(np.float64), 6).tolist()
+        if values.dtype.kind == "f"
+        else [_jsonable(v) for v in values.tolist()]
+    )
 
 
 def emit(bind: Any, prediction_ids: Any, x: Any, result: Any, names: Any, span: Any) -> None:

@@ -108,7 +108,9 @@ def bar_chart(name: str, role: str, profile: FeatureProfile, counts: Sequence[fl
     tick = 0.0
     while tick <= y_top + 1e-9:
         out.append(f'<line class="grid" x1="{left}" x2="{left + plot_w:.1f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>')
-        out.append(f'<text class="tick" x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{round(100 * tick, 1):g}%</text>')
+        out.append(
+            f'<text class="tick" x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{round(100 * tick, 1):g}%</text>'
+        )
         tick += step
     bar = min(group * 0.36, 44.0)  # two bars per group; capped so two categories are not slabs
     total = float(np.sum(counts))
@@ -116,11 +118,17 @@ def bar_chart(name: str, role: str, profile: FeatureProfile, counts: Sequence[fl
         x0 = left + k * group + (group - 2 * bar) / 2
         tip = (
             f"{tips[k]}: reference {percent(reference[k])}, window {percent(current[k])} "
-            f"({count(float(counts[k]))} rows)" if total > 0 else f"{tips[k]}: reference {percent(reference[k])}"
+            f"({count(float(counts[k]))} rows)"
+            if total > 0
+            else f"{tips[k]}: reference {percent(reference[k])}"
         )
         out.append(f"<g><title>{escape(tip)}</title>")
-        out.append(f'<rect class="ref" x="{x0:.1f}" y="{y(reference[k]):.1f}" width="{bar:.1f}" height="{base - y(reference[k]):.1f}"/>')
-        out.append(f'<rect class="cur" x="{x0 + bar:.1f}" y="{y(current[k]):.1f}" width="{bar:.1f}" height="{base - y(current[k]):.1f}"/>')
+        out.append(
+            f'<rect class="ref" x="{x0:.1f}" y="{y(reference[k]):.1f}" width="{bar:.1f}" height="{base - y(reference[k]):.1f}"/>'
+        )
+        out.append(
+            f'<rect class="cur" x="{x0 + bar:.1f}" y="{y(current[k]):.1f}" width="{bar:.1f}" height="{base - y(current[k]):.1f}"/>'
+        )
         out.append("</g>")
     out.append(f'<line class="axis" x1="{left}" x2="{left + plot_w:.1f}" y1="{base:.1f}" y2="{base:.1f}"/>')
     # Tick labels, rotated so long edges and category names do not collide.
@@ -135,14 +143,22 @@ def bar_chart(name: str, role: str, profile: FeatureProfile, counts: Sequence[fl
             f'transform="rotate(-40 {x:.1f} {base + 14:.1f})"><title>{escape(text)}</title>{escape(_short(text))}</text>'
         )
     x_title = "bin edges (reference quantiles)" if numeric else "category"
-    out.append(f'<text class="axis-title" x="{left + plot_w / 2:.1f}" y="{height - 6:.0f}" text-anchor="middle">{x_title}</text>')
+    out.append(
+        f'<text class="axis-title" x="{left + plot_w / 2:.1f}" y="{height - 6:.0f}" text-anchor="middle">{x_title}</text>'
+    )
     out.append(
         f'<text class="axis-title" x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
         f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">share of rows</text>'
     )
     if total <= 0:
-        message = "the reference had no values: not tracked" if isinstance(profile, NumericProfile) and not profile.edges else "no values in the window"
-        out.append(f'<text class="empty" x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle">{message}</text>')
+        message = (
+            "the reference had no values: not tracked"
+            if isinstance(profile, NumericProfile) and not profile.edges
+            else "no values in the window"
+        )
+        out.append(
+            f'<text class="empty" x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle">{message}</text>'
+        )
     # Legend top left: on a wide, scrolled chart of many categories it stays in view.
     legend_x = left
     out.append(f'<rect class="ref" x="{legend_x:.1f}" y="10" width="12" height="12" rx="2"/>')

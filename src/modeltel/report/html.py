@@ -86,8 +86,12 @@ def feature_scores(profile: FeatureProfile, window: FeatureWindow) -> dict[str, 
     kind = NUMERIC if isinstance(profile, NumericProfile) else CATEGORICAL
     sums = np.asarray(window.sums, dtype=np.float64) if window.sums is not None else None
     return scores(
-        profile, kind, np.asarray(profile.proportions, dtype=np.float64),
-        np.asarray(window.counts, dtype=np.float64), sums, NAMES,
+        profile,
+        kind,
+        np.asarray(profile.proportions, dtype=np.float64),
+        np.asarray(window.counts, dtype=np.float64),
+        sums,
+        NAMES,
     )
 
 
@@ -107,8 +111,11 @@ def compare(
     prediction = None
     if reference.predictions is not None and window.predictions is not None:
         prediction = FeatureResult(
-            reference.predictions, window.predictions,
-            feature_scores(reference.predictions, window.predictions), method, threshold,
+            reference.predictions,
+            window.predictions,
+            feature_scores(reference.predictions, window.predictions),
+            method,
+            threshold,
         )
     return results, prediction
 
@@ -251,10 +258,14 @@ def _page(
         ("drifted when", f"{METHODS[method].label} {relation} {fmt.number(threshold)}", ""),
     ]
     if prediction is not None and prediction.drifted is not None:
-        cards.insert(1, ("predictions", "drifted" if prediction.drifted else "stable", "bad" if prediction.drifted else "good"))
+        cards.insert(
+            1, ("predictions", "drifted" if prediction.drifted else "stable", "bad" if prediction.drifted else "good")
+        )
     predictions = ""
     if prediction is not None:
-        predictions = render("predictions.html", section=_feature_section(prediction, window, "predictions-chart", role="prediction"))
+        predictions = render(
+            "predictions.html", section=_feature_section(prediction, window, "predictions-chart", role="prediction")
+        )
     # page.html carries an empty inline icon: without it a browser would ask the server for /favicon.ico.
     return render(
         "page.html",
@@ -269,7 +280,9 @@ def _page(
         summary=_summary_table(results, prediction),
         note=render("live_note.html") if window.source == "live" else "",
         predictions=predictions,
-        features=join((_feature_section(r, window, f"feature-{i}", role="feature") for i, r in enumerate(results)), "\n"),
+        features=join(
+            (_feature_section(r, window, f"feature-{i}", role="feature") for i, r in enumerate(results)), "\n"
+        ),
         footer=_footer(window),
     )
 
@@ -277,7 +290,9 @@ def _page(
 def _badge(drifted: bool | None) -> Markup:
     if drifted is None:
         return render("badge.html", state="na", text="n/a")
-    return render("badge.html", state="bad", text="drifted") if drifted else render("badge.html", state="good", text="no")
+    return (
+        render("badge.html", state="bad", text="drifted") if drifted else render("badge.html", state="good", text="no")
+    )
 
 
 def _summary_table(results: list[FeatureResult], prediction: FeatureResult | None) -> Markup:
@@ -287,16 +302,18 @@ def _summary_table(results: list[FeatureResult], prediction: FeatureResult | Non
         entries.insert(0, (prediction, "predictions-chart"))
     for r, anchor in entries:
         issues = sum(r.window.quality.values())
-        rows.append(render(
-            "summary_row.html",
-            anchor=anchor,
-            name="predictions" if anchor == "predictions-chart" else r.profile.name,
-            kind=r.profile.kind,
-            method=METHODS[r.method].label,
-            score=fmt.number(r.score),
-            badge=_badge(r.drifted),
-            issues=fmt.count(issues) if issues else "–",
-        ))
+        rows.append(
+            render(
+                "summary_row.html",
+                anchor=anchor,
+                name="predictions" if anchor == "predictions-chart" else r.profile.name,
+                kind=r.profile.kind,
+                method=METHODS[r.method].label,
+                score=fmt.number(r.score),
+                badge=_badge(r.drifted),
+                issues=fmt.count(issues) if issues else "–",
+            )
+        )
     return render("summary.html", rows=join(rows, "\n"))
 
 
@@ -327,14 +344,16 @@ def _scores_table(result: FeatureResult) -> Markup:
         score = result.scores[method]
         threshold = result.threshold if method == result.method else default
         relation = ">" if METHODS[method].higher_is_drift else "<"
-        rows.append(render(
-            "score_row.html",
-            main=_MAIN_ROW if method == result.method else "",
-            method=METHODS[method].label,
-            state=" bad" if _crossed(method, score, threshold) else "",
-            score=fmt.number(score),
-            threshold=f"{relation} {fmt.number(threshold)}",
-        ))
+        rows.append(
+            render(
+                "score_row.html",
+                main=_MAIN_ROW if method == result.method else "",
+                method=METHODS[method].label,
+                state=" bad" if _crossed(method, score, threshold) else "",
+                score=fmt.number(score),
+                threshold=f"{relation} {fmt.number(threshold)}",
+            )
+        )
     return render("mini_table.html", caption="drift scores", rows=join(rows))
 
 
@@ -344,15 +363,23 @@ def _quality_table(current: FeatureWindow, window: WindowSnapshot) -> Markup:
         value = current.quality.get(kind, 0.0)
         # Rates only when the counts cover the same rows as the window (built from data).
         rate = f" ({fmt.percent(value / window.rows)})" if window.source != "live" and window.rows > 0 and value else ""
-        rows.append(render(
-            "mini_row.html", label=QUALITY_NAMES[kind], state=" bad" if value else "", value=f"{fmt.count(value)}{rate}"
-        ))
+        rows.append(
+            render(
+                "mini_row.html",
+                label=QUALITY_NAMES[kind],
+                state=" bad" if value else "",
+                value=f"{fmt.count(value)}{rate}",
+            )
+        )
     caption = "data quality (since start)" if window.source == "live" else "data quality"
     return render("mini_table.html", caption=caption, rows=join(rows))
 
 
 def _facts_table(
-    profile: FeatureProfile, current: FeatureWindow, reference_shares: np.ndarray, current_shares: np.ndarray,
+    profile: FeatureProfile,
+    current: FeatureWindow,
+    reference_shares: np.ndarray,
+    current_shares: np.ndarray,
     labels: list[str],
 ) -> Markup:
     facts = [("rows in bins", fmt.count(current.total))]
@@ -377,6 +404,7 @@ def _facts_table(
 def _footer(window: WindowSnapshot) -> Markup:
     unexpected = (
         f" Cells in columns the reference does not have: {fmt.count(window.unexpected_columns)}."
-        if window.unexpected_columns else ""
+        if window.unexpected_columns
+        else ""
     )
     return render("footer.html", unexpected=unexpected)

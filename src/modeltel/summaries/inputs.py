@@ -190,7 +190,9 @@ def numeric_stats(a: np.ndarray) -> tuple[list[float], list[float], list[float],
     else:
         t = np.ascontiguousarray(a.T)
     rows = t.shape[1]
-    with np.errstate(over="ignore", invalid="ignore"):  # inf or +inf beside -inf, handled below: no warning for the caller
+    with np.errstate(
+        over="ignore", invalid="ignore"
+    ):  # inf or +inf beside -inf, handled below: no warning for the caller
         totals = np.add.reduce(t, axis=1, dtype=np.float64).tolist()
     overall = sum(totals)
     if overall - overall == 0.0:

@@ -71,8 +71,6 @@ def _proba_attributes(p: np.ndarray, classes: Sequence[Any] | None, log: bool) -
     return attrs
 
 
-
-
 def _is_index_range(classes: Any) -> bool:
     """True for integer classes_ equal to 0, 1, ..., k-1."""
     return (
@@ -158,12 +156,20 @@ def _single_row_attributes(
     None for anything it does not handle; tests check it agrees with the general path."""
     if a.ndim > 2 or a.dtype.kind not in "fiub":
         return None
-    return _row_attributes(a.reshape(-1).tolist(), a.ndim, a.dtype.kind, a, operation, classes, is_classifier, max_columns)
+    return _row_attributes(
+        a.reshape(-1).tolist(), a.ndim, a.dtype.kind, a, operation, classes, is_classifier, max_columns
+    )
 
 
 def _row_attributes(
-    row: list[Any], ndim: int, kind: str, a: np.ndarray | None,
-    operation: str, classes: Sequence[Any] | None, is_classifier: bool, max_columns: int,
+    row: list[Any],
+    ndim: int,
+    kind: str,
+    a: np.ndarray | None,
+    operation: str,
+    classes: Sequence[Any] | None,
+    is_classifier: bool,
+    max_columns: int,
 ) -> dict[str, Any] | None:
     """``_single_row_attributes`` on the row's values, its ndim (1 or 2) and numpy kind;
     ``a`` is the array they came from, None for a tensor read directly."""
@@ -175,9 +181,7 @@ def _row_attributes(
         if any(map(math.isnan, row)):
             return None  # NaN: leave it to the general path
         if operation in PROBA_OPERATIONS:
-            probabilities = (
-                [math.exp(min(v, 700.0)) for v in row] if operation == "predict_log_proba" else row
-            )
+            probabilities = [math.exp(min(v, 700.0)) for v in row] if operation == "predict_log_proba" else row
         elif (
             operation in _MAYBEPROBA_OPERATIONS
             and len(row) >= 2

@@ -103,7 +103,9 @@ class InMemoryTelemetry:
             attrs = span.attributes or {}
             if "ml.model.name" not in attrs or "ml.operation" not in attrs:
                 continue
-            if (model is None or attrs["ml.model.name"] == model) and (operation is None or attrs["ml.operation"] == operation):
+            if (model is None or attrs["ml.model.name"] == model) and (
+                operation is None or attrs["ml.operation"] == operation
+            ):
                 found.append(span)
         return found
 
