@@ -8,8 +8,11 @@ prediction would hang. Objects register the attributes that hold their locks; ea
 replaces them with fresh ones before it runs any code of its own. The OpenTelemetry SDK does
 the same for its providers and processors.
 
->>> self._lock = threading.Lock()
->>> forksafe.register(self)            # after a fork, self._lock is a new, unlocked lock
+>>> class Window:
+...     def __init__(self):
+...         self._lock = threading.Lock()
+...         register(self)            # after a fork, self._lock is a new, unlocked lock
+>>> window = Window()
 """
 
 from __future__ import annotations

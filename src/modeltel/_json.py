@@ -1,8 +1,9 @@
 """The JSON files modeltel writes and reads (references, window snapshots): written
 atomically, read with an error that names the file and the problem.
 
->>> write_atomically("fraud.json", reference.to_dict())
->>> data = read_json("fraud.json", "reference", InvalidReferenceError)
+>>> write_atomically("fraud.json", {"schema": "modeltel.reference"})
+>>> read_json("fraud.json", "reference", ValueError)
+{'schema': 'modeltel.reference'}
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ way production does: SDK -> OTLP -> collector -> Prometheus, which evaluates the
 rules and notifies Alertmanager, which calls a webhook. Each server binds 127.0.0.1 on a free
 port, writes under a work directory and is stopped by its process.
 
->>> prometheus = Prometheus(workdir, rule_files=[rules]).start()
->>> vmagent = VmAgent(workdir, remote_write=prometheus.remote_write_url).start()
+    prometheus = Prometheus(workdir, rule_files=[rules]).start()
+    vmagent = VmAgent(workdir, remote_write=prometheus.remote_write_url).start()
 """
 
 from __future__ import annotations

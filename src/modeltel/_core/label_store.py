@@ -25,7 +25,7 @@ def _forget_parent_predictions() -> None:
 def store() -> LabelStore:
     """The process-wide prediction store, sized from the settings when first used.
 
-    >>> store().find("order-17")
+    >>> store().find("an-id-no-prediction-had")
     'unknown'
     """
     global _store

@@ -34,6 +34,8 @@ def record_labels(ids: Sequence[Any], labels: Sequence[Any], *, model: Any = Non
     one call counts once, with its last label. Never raises for unknown ids or labels; raises
     ``ValueError``/``TypeError`` for mismatched or malformed arguments.
 
+    >>> with modeltel.prediction_ids(["order-17", "order-18"]):
+    ...     _ = clf.predict(X[:2])
     >>> modeltel.record_labels(["order-17", "order-18"], [1, 0])
     LabelSummary(matched=2, unknown=0, expired=0, unknown_class=0, invalid=0)
     """

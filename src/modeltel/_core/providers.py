@@ -136,7 +136,7 @@ class PrivateRandomIdGenerator(RandomIdGenerator):
     gave other numbers once predictions were traced). Reseeded from the OS in a forked
     child, as the global one is, so pre-fork workers never share ids.
 
-    >>> TracerProvider(id_generator=PrivateRandomIdGenerator())
+    >>> provider = TracerProvider(id_generator=PrivateRandomIdGenerator())
     """
 
     def __init__(self) -> None:
@@ -166,7 +166,8 @@ def install_providers(
 ) -> dict[str, Any]:
     """Install SDK providers for ``signals``; returns them by signal name.
 
-    >>> install_providers(["traces"], service_name="fraud-api", endpoint="http://collector:4317")
+    >>> install_providers([], service_name="fraud-api", endpoint="http://collector:4317")  # none missing here
+    {}
     """
     environ = os.environ if environ is None else environ
     resource = Resource.create({SERVICE_NAME: service_name} if service_name else {})

@@ -282,7 +282,7 @@ class omitting:
     States built before are replaced on their next call.
 
     >>> with omitting("labels"):
-    ...     model.predict(X)      # no prediction stored, no estimate
+    ...     _ = clf.predict(X)      # no prediction stored, no estimate
     """
 
     def __init__(self, *names: str) -> None:

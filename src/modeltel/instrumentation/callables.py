@@ -237,8 +237,12 @@ def wrap(obj: Any, name: Any = None, version: Any = None, **options: Any) -> Any
     ``predict``/``predict_proba``/``run``/``__call__`` is its inference entry (an XGBoost
     booster, an ONNX session, a plain class) gets a proxy that behaves like it.
 
-    >>> session = modeltel.wrap(onnxruntime.InferenceSession("model.onnx"), name="ranker")
-    >>> session.run(None, {"input": X})
+    >>> class Session:  # an ONNX Runtime session's shape: run(output_names, input_feed)
+    ...     def run(self, output_names, feed):
+    ...         return [feed["input"].sum(axis=1)]
+    >>> session = modeltel.wrap(Session(), name="ranker")
+    >>> session.run(None, {"input": X[:2]})[0].shape
+    (2,)
     """
     feature_names = options.pop("feature_names", None)
     info = make_info("modeltel.wrap()", name, version, feature_names, options)

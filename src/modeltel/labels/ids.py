@@ -61,7 +61,9 @@ class prediction_ids:
     """Use these ids (one per row, in order) for the predictions made inside the block.
 
     >>> with modeltel.prediction_ids(["order-17", "order-18"]):
-    ...     model.predict(X)
+    ...     _ = model.predict(X[:2])
+    >>> modeltel.last_prediction_ids()
+    ['order-17', 'order-18']
     """
 
     def __init__(self, ids: Sequence[Any]) -> None:
@@ -95,8 +97,10 @@ def set_last_ids(ids: PredictionIds) -> None:
 def last_prediction_ids() -> list[str]:
     """Ids of the most recent prediction in the current context (empty if none).
 
-    >>> probability = model.predict_proba(X)
-    >>> return {"id": modeltel.last_prediction_ids()[0], "p": probability[0, 1]}
+    >>> probability = model.predict_proba(X[:1])
+    >>> answer = {"id": modeltel.last_prediction_ids()[0], "p": probability[0, 1]}
+    >>> len(modeltel.last_prediction_ids())
+    1
     """
     ids = _last.get()
     return [] if ids is None else ids.as_list()

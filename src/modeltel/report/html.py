@@ -80,8 +80,8 @@ def feature_scores(profile: FeatureProfile, window: FeatureWindow) -> dict[str, 
     """Every drift score that applies to the feature (drift/methods.py), as the live metrics
     compute them. Empty when the window has no values for the feature.
 
-    >>> feature_scores(ref.feature("amount"), window.feature("amount"))["psi"]
-    0.031...
+    >>> round(feature_scores(ref.feature("amount"), window.feature("amount"))["psi"], 3)
+    0.383
     """
     kind = NUMERIC if isinstance(profile, NumericProfile) else CATEGORICAL
     sums = np.asarray(window.sums, dtype=np.float64) if window.sums is not None else None
@@ -145,7 +145,9 @@ def render_report(
     feature (and one for the predictions when both sides have them). ``method`` picks the
     score of the summary and of the sort; ``threshold`` overrides its default (``THRESHOLDS``).
 
-    >>> html_text = render_report(Reference.load("ref.json"), WindowSnapshot.load("window.json"))
+    >>> html_text = render_report(reference, window)
+    >>> html_text.startswith("<!DOCTYPE html>")
+    True
     """
     results, prediction = compare(reference, window, method=method, threshold=threshold)
     return str(_page(reference, window, results, prediction, title))
@@ -168,8 +170,14 @@ def write_report(
     ``WindowSnapshot``, the path of its JSON, a CSV/Parquet path, or in-memory data profiled
     on the fly).
 
-    >>> modeltel.write_report("drift.html", model="fraud")
-    >>> modeltel.write_report("drift.html", reference="fraud.json", window="today.csv")
+    >>> fraud = modeltel.register(clf, name="fraud", reference=reference)
+    >>> _ = fraud.predict_proba(X[:100])
+    >>> modeltel.write_report("drift.html", model="fraud").name
+    'drift.html'
+    >>> reference.save("fraud.json")
+    >>> live_df.to_csv("today.csv", index=False)
+    >>> modeltel.write_report("drift.html", reference="fraud.json", window="today.csv").name
+    'drift.html'
     """
     if model is not None:
         if reference is not None or window is not None:
@@ -189,7 +197,10 @@ def save_window(model: Any, path: str | os.PathLike[str], *, version: str | None
     """Save the live drift window of a model in this process (the registered model object or
     its name) as a window snapshot JSON, for ``modeltel report`` elsewhere; returns it.
 
-    >>> modeltel.save_window("fraud", "fraud-window.json")
+    >>> fraud = modeltel.register(clf, name="fraud", reference=reference)
+    >>> _ = fraud.predict_proba(X[:100])
+    >>> modeltel.save_window("fraud", "fraud-window.json").rows
+    100.0
     """
     snapshot = WindowSnapshot.from_model(model, version=version)
     snapshot.save(path)

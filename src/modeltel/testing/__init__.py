@@ -7,11 +7,11 @@ dependencies.
 
 >>> from modeltel.testing import InMemoryTelemetry
 >>> telemetry = InMemoryTelemetry.install()
->>> model = modeltel.wrap(lambda rows: [0] * len(rows), name="fraud")
+>>> model = modeltel.wrap(lambda rows: [0] * len(rows), name="churn")
 >>> model([[1.0], [2.0]])
 [0, 0]
->>> telemetry.assert_predicted("fraud", rows=2)
->>> telemetry.counter("ml.prediction.rows", **{"ml.model.name": "fraud"})
+>>> telemetry.assert_predicted("churn", rows=2)
+>>> telemetry.counter("ml.prediction.rows", **{"ml.model.name": "churn"})
 2
 """
 
@@ -96,7 +96,11 @@ class InMemoryTelemetry:
     def prediction_spans(self, model: str | None = None, operation: str | None = None) -> list[ReadableSpan]:
         """modeltel's prediction spans, of one model (``ml.model.name``) and operation if given.
 
+        >>> modeltel.wrap(lambda rows: [0] * len(rows), name="fraud")([[1.0], [2.0]])
+        [0, 0]
         >>> [span] = telemetry.prediction_spans(model="fraud")
+        >>> span.attributes["ml.batch.size"]
+        2
         """
         found = []
         for span in self.span_exporter.get_finished_spans():
@@ -139,6 +143,8 @@ class InMemoryTelemetry:
         """Assert that ``model`` made prediction spans: ``calls`` of them and ``rows`` rows in
         all (``ml.batch.size``), when given. Raises ``AssertionError`` saying what was found.
 
+        >>> modeltel.wrap(lambda rows: [0] * len(rows), name="fraud")([[1.0], [2.0]])
+        [0, 0]
         >>> telemetry.assert_predicted("fraud", rows=2, calls=1)
         """
         spans = self.prediction_spans(model=model)
