@@ -66,7 +66,7 @@ print(json.dumps({
     "p999": float(np.percentile(times, 99.9)), "worst": float(times.max()),
     "exports": len(exports), "cpu_ms": 1e3 * float(np.mean(exports)) if exports else 0.0,
 }), flush=True)
-os._exit(0)  # the exit itself is measured by tests/test_shutdown.py, not here
+os._exit(0)  # the exit itself is measured by tests/integration/test_shutdown.py, not here
 """
 
 

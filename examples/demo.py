@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         "\nNext: README.md (quick start) and docs/ (semantic conventions, drift, labels, deployment);"
         "\n  examples/ (PyTorch, plain callables, delayed labels, building a reference);"
         "\n  collector-config/ (collector, Prometheus alert rules, Alertmanager, Grafana, Datadog),"
-        "\n  proven end to end by tests/test_alerting_e2e.py; and --endpoint for your own collector."
+        "\n  proven end to end by tests/integration/test_alerting_e2e.py; and --endpoint for your own collector."
     )
     return 0
 

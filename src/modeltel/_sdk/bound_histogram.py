@@ -8,7 +8,7 @@ Anything unusual takes the public path for that call: an instrument or consumer 
 type, a disabled meter, a non-finite value, an aggregation not yet created (the public
 path creates it) or of a type other than the explicit-bucket histogram. Exemplars are
 offered exactly as the SDK does (same filter, same reservoir, cleaned attributes).
-tests/test_bound_histogram.py checks both paths export the same points (cumulative and
+tests/unit/sdk/test_bound_histogram.py checks both paths export the same points (cumulative and
 delta, with views and exemplars), so an SDK change that breaks the shortcut fails CI.
 """
 

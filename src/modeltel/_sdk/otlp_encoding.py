@@ -6,7 +6,7 @@ Python (~1.6 us each). A prediction span carries four arrays of one value per fe
 of the model server's process (it shares the GIL with the predictions): the throughput
 benchmark was bound by it. Here spans and their attributes are written in protobuf wire
 format, with cached key bytes and vectorised float arrays, and the request is parsed once per
-export by the C protobuf runtime. The request is the SDK encoder's, which tests/test_otlp_encoding.py checks
+export by the C protobuf runtime. The request is the SDK encoder's, which tests/unit/sdk/test_otlp_encoding.py checks
 byte for byte on every value type; a mapping value goes through the SDK's encoder.
 
 Only modeltel's own span exporters use it, gRPC and HTTP (``instrument()`` without an

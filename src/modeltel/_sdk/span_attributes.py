@@ -5,7 +5,7 @@ opentelemetry-sdk 1.45: 80+ elements for a 20-feature summary, more than the spa
 costs). modeltel builds these values itself from str/int/float and homogeneous tuples of
 them, so when the span is the SDK's own and its limits cannot be exceeded, they are stored
 directly under the span's locks. Any other span (another SDK, custom limits, an ended
-span) goes through the public ``set_attributes``. tests/test_span_attributes.py checks the
+span) goes through the public ``set_attributes``. tests/unit/sdk/test_span_attributes.py checks the
 two paths store the same thing, so an SDK change that breaks the shortcut fails CI.
 """
 

@@ -5,7 +5,7 @@ maximum edge itself belonging to the last bin and NaN to none (-1). ``exact_slot
 edges with one comparison per edge position (~30 array passes for 11 edges); ``GridBinner``
 gets the same answer in ~10 passes: each feature's edge range is cut into G equal cells, and
 tables give, per cell, the edges certainly below it and the one edge that may be near it (a
-value in a cell where several edges crowd is compared with all of them). tests/test_binning.py
+value in a cell where several edges crowd is compared with all of them). tests/unit/drift/test_binning.py
 checks both against each other on edges, ties, NaN, infinities and constant features.
 """
 

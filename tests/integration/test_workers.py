@@ -21,8 +21,9 @@ import httpx
 import pytest
 
 from modeltel._local.otlp import OtlpBackend, RotelCollector, attributes, free_port, wait_for_port
+from tests.helpers import ROOT_DIR
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = ROOT_DIR / "examples"
 
 pytestmark = [
     pytest.mark.integration,

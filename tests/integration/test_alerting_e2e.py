@@ -25,9 +25,10 @@ import pytest
 import yaml
 
 from modeltel._local.otlp import OtlpBackend, RotelCollector, free_port, stop_process, wait_for_port
+from tests.helpers import ROOT_DIR
 from tests.support.servers import Alertmanager, Prometheus, VmAgent, Webhook, binaries_missing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 CONFIG = ROOT / "collector-config"
 sys.path.insert(0, str(ROOT / "examples"))
 from sklearn_fastapi import _SCALE, FEATURES, transactions  # noqa: E402

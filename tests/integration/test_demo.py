@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_python
+from tests.helpers import ROOT_DIR, run_python
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 
 
 def test_demo_shows_nested_traces_drift_on_the_shifted_feature_accuracy_and_alerts():

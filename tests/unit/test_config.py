@@ -179,11 +179,11 @@ def test_the_docs_table_lists_every_option_with_its_variable_and_default():
     """docs/configuration.md is read from the option definitions' side: a row per option, its
     variable (MODELTEL_ + the name), and a number default written as the number."""
     import dataclasses
-    from pathlib import Path
 
     from modeltel.config import Settings, env_name
+    from tests.helpers import ROOT_DIR
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    text = (ROOT_DIR / "docs" / "configuration.md").read_text()
     rows = {line.split("|")[1].strip().strip("`"): line for line in text.splitlines() if line.startswith("| `")}
     for field in dataclasses.fields(Settings):
         assert field.name in rows, f"docs/configuration.md has no row for {field.name}"

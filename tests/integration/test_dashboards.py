@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT_DIR
+
+ROOT = ROOT_DIR
 CONFIG = ROOT / "collector-config"
 DASHBOARD = CONFIG / "grafana" / "modeltel-dashboard.json"
 MONITORS = CONFIG / "datadog" / "monitors.json"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,9 @@ from modeltel import Reference
 from modeltel.drift.methods import METHODS, NAMES
 from modeltel.drift.statistics import hellinger_distance
 from tests.conftest import metric_points
+from tests.helpers import ROOT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 RNG = np.random.default_rng(5)
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from modeltel import semconv
+from tests.helpers import ROOT_DIR
 
-CONFIG = Path(__file__).resolve().parents[1] / "collector-config"
+CONFIG = ROOT_DIR / "collector-config"
 RULES = CONFIG / "prometheus" / "alert-rules.yml"
 
 promtool = shutil.which("promtool")

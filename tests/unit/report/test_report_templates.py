@@ -17,8 +17,9 @@ import pytest
 import modeltel
 from modeltel.report.html import render_report
 from modeltel.report.templating import Markup, escape, render
+from tests.helpers import ROOT_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = ROOT_DIR
 REPORT = Path(modeltel.report.html.__file__).parent
 HOSTILE = '<script>alert(1)</script> "quotes" & ampersands'
 

@@ -20,11 +20,12 @@ import modeltel
 from modeltel import Reference, WindowError, WindowSnapshot
 from modeltel.drift import statistics as stats
 from modeltel.report.html import THRESHOLDS, compare, feature_scores, render_report
+from tests.helpers import ROOT_DIR
 
 SCRIPT = Path(sys.executable).parent / "modeltel"
 CHROMIUM = Path("/usr/bin/chromium")
 # Screenshots and rendered reports are kept here for a person to look at (git-ignored).
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = ROOT_DIR / "test-artifacts"
 RNG = np.random.default_rng(11)
 
 

@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT_DIR
+
+ROOT = ROOT_DIR
 DOC_DIRS = ("collector-config", "docs")
 
 # [text](target "title"), [id]: target, and bare relative paths such as (../x/y.md) in prose.

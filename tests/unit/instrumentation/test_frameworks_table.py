@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +11,9 @@ from sklearn.linear_model import LogisticRegression
 import modeltel
 from modeltel.config import check_frameworks
 from modeltel.frameworks import FRAMEWORKS, NAMES, framework_of
+from tests.helpers import ROOT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT_DIR
 
 
 def test_the_entry_points_are_the_table_rows():

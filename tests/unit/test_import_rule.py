@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from tests.helpers import ROOT_DIR
+
+SRC = ROOT_DIR / "src"
 PACKAGE = SRC / "modeltel"
 
 FEATURES = {"data", "summaries", "drift", "labels", "alerts", "prediction_logs", "report"}

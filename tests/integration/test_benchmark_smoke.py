@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT_DIR
+
+ROOT = ROOT_DIR
 
 
 def test_overhead_benchmark_prints_a_ratio_per_case():

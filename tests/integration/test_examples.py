@@ -6,14 +6,14 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from modeltel._local.otlp import OtlpBackend, RotelCollector, attributes, free_port
+from tests.helpers import ROOT_DIR
 
 pytestmark = pytest.mark.integration
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = ROOT_DIR / "examples"
 
 
 @pytest.fixture
