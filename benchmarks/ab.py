@@ -6,7 +6,7 @@ both sides see the same machine phases. Prints every figure of each run, then pe
 median of each side and the change. Rows are the benchmark's own (``overhead.py``: the added
 time and ratio columns and the tail run's p50/p99/worst; ``matrix.py``: added time and ratio).
 
-Run: python benchmarks/ab.py --base HEAD~1 [--bench overhead] [--repeat 3] [-- ARGS...]
+Run: python benchmarks/ab.py --base HEAD~1 [--new HEAD] [--bench overhead] [--repeat 3] [-- ARGS...]
 """
 
 from __future__ import annotations
@@ -55,9 +55,16 @@ def figures(output: str, bench: str) -> dict[str, float]:
     return out
 
 
+def _worktree(path: Path, commit: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit], check=True, capture_output=True
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the commit to compare against (e.g. HEAD~1)")
+    parser.add_argument("--new", default=None, help="the commit to measure (default: this working tree)")
     parser.add_argument("--bench", default="overhead", choices=["overhead", "matrix"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("args", nargs=argparse.REMAINDER, help="after --: the benchmark's own arguments")
@@ -66,26 +73,30 @@ def main() -> None:
     script = ROOT / "benchmarks" / f"{args.bench}.py"
     with tempfile.TemporaryDirectory(prefix="modeltel-ab-") as tmp:
         base = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
-            check=True,
-            capture_output=True,
-        )
+        _worktree(base, args.base)
+        new = ROOT
+        if args.new is not None:
+            new = Path(tmp) / "new"
+            _worktree(new, args.new)
         try:
             runs: dict[str, list[dict[str, float]]] = {"base": [], "new": []}
             for i in range(args.repeat):
-                for side, src in (("base", base / "src"), ("new", ROOT / "src")):
+                for side, src in (("base", base / "src"), ("new", new / "src")):
                     env = {**os.environ, "PYTHONPATH": str(src)}
                     proc = subprocess.run(
                         [sys.executable, str(script), *extra], env=env, capture_output=True, text=True
                     )
-                    print(f"--- {side} run {i + 1} ({args.base if side == 'base' else 'working tree'})")
+                    label = args.base if side == "base" else (args.new or "working tree")
+                    print(f"--- {side} run {i + 1} ({label})")
                     print(proc.stdout.strip())
                     if proc.returncode not in (0, 1):  # overhead.py exits 1 when a target is missed
                         print(f"(exit {proc.returncode}) " + "\n".join(proc.stderr.strip().splitlines()[-5:]))
                     runs[side].append(figures(proc.stdout, args.bench))
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
+            for tree in {base, new} - {ROOT}:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True
+                )
     print(f"\n{'row':<62} {'base':>9} {'new':>9} {'change':>8}   (medians of {args.repeat} runs each)")
     for label in runs["new"][0] if runs["new"] else []:
         old = [r[label] for r in runs["base"] if label in r]
